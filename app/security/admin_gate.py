@@ -1,0 +1,176 @@
+"""The one admin check, shared by the REST routes and the Gradio admin tab.
+
+Why a token and not a user flag: the admin surface (logs, backups, model reloads) must stay
+closed on a fresh install where nobody configured anything, so "no token" means "admin
+disabled", never "admin open". Wrong guesses from one client are locked out for a while, so a
+token cannot be brute-forced over the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+from starlette.requests import HTTPConnection
+
+from app.security.errors import (
+    AdminDisabledError,
+    AdminLockedOutError,
+    AdminUnauthorizedError,
+    SecurityError,
+    to_http,
+)
+
+ADMIN_TOKEN_HEADER = "X-Admin-Token"  # noqa: S105 (a header name, not a secret)
+ADMIN_TOKEN_QUERY = "token"  # noqa: S105 (a parameter name)
+MIN_TOKEN_LENGTH = 16
+
+
+@dataclass
+class _ClientFailures:
+    times: deque[float] = field(default_factory=deque)
+    locked_until: float = 0.0
+
+
+class AdminGate:
+    """Checks admin tokens in constant time and locks out clients that keep guessing.
+
+    `client` is the key for lockout (the client IP); behind a reverse proxy every request
+    shares the proxy's IP, so configure the proxy to pass the real address to uvicorn
+    (`--forwarded-allow-ips`) or a lockout blocks everyone.
+    """
+
+    def __init__(
+        self,
+        token: SecretStr | None,
+        lockout_after: int = 5,
+        lockout_window_s: float = 300.0,
+        lockout_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_tracked_clients: int = 10_000,
+    ) -> None:
+        secret = token.get_secret_value() if token is not None else ""
+        if secret.strip() == "":
+            self._digest: bytes | None = None  # an empty env var means "not configured"
+        else:
+            if len(secret) < MIN_TOKEN_LENGTH:
+                raise ValueError(
+                    f"admin token must be at least {MIN_TOKEN_LENGTH} characters (generate "
+                    "one: python -c 'import secrets; print(secrets.token_urlsafe())')"
+                )
+            self._digest = hashlib.sha256(secret.encode("utf-8")).digest()
+        if lockout_after < 1:
+            raise ValueError("lockout_after must be >= 1")
+        self._lockout_after = lockout_after
+        self._window = lockout_window_s
+        self._lockout_s = lockout_s
+        self._clock = clock
+        self._max_clients = max_tracked_clients
+        self._clients: dict[str, _ClientFailures] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether an admin token is configured."""
+        return self._digest is not None
+
+    def check(self) -> None:
+        """Raise `AdminDisabledError` when no token is configured."""
+        if self._digest is None:
+            raise AdminDisabledError("admin token is not configured")
+
+    def verify(self, presented: str | None, client: str) -> None:
+        """Accept `presented` as the admin token for `client`, or raise.
+
+        Raises AdminDisabledError (no token configured), AdminLockedOutError (too many recent
+        failures from this client, even if the token is now right), AdminUnauthorizedError
+        (missing or wrong). Only a presented-but-wrong token counts as a failure, so a page
+        that polls before the user typed the token does not lock the admin out.
+        """
+        self.check()
+        assert self._digest is not None
+        now = self._clock()
+        with self._lock:
+            state = self._clients.get(client)
+            if state is not None and state.locked_until > now:
+                raise AdminLockedOutError(state.locked_until - now)
+        if not presented:
+            raise AdminUnauthorizedError("admin token missing")
+        # Comparing fixed-size digests keeps the comparison constant-time even when the
+        # lengths differ (compare_digest on raw strings would return early on length).
+        candidate = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
+        if hmac.compare_digest(candidate, self._digest):
+            with self._lock:
+                self._clients.pop(client, None)
+            return
+        self._record_failure(client, now)
+        raise AdminUnauthorizedError("admin token wrong")
+
+    def _record_failure(self, client: str, now: float) -> None:
+        with self._lock:
+            state = self._clients.get(client)
+            if state is None:
+                if len(self._clients) >= self._max_clients:
+                    self._prune(now)
+                state = self._clients[client] = _ClientFailures()
+            state.times.append(now)
+            while state.times and state.times[0] <= now - self._window:
+                state.times.popleft()
+            if len(state.times) >= self._lockout_after:
+                state.locked_until = now + self._lockout_s
+                state.times.clear()
+
+    def _prune(self, now: float) -> None:
+        """Forget clients with no recent failures and no active lockout (bounded memory)."""
+        stale = [
+            key
+            for key, s in self._clients.items()
+            if s.locked_until <= now and (not s.times or s.times[-1] <= now - self._window)
+        ]
+        for key in stale:
+            del self._clients[key]
+        if len(self._clients) >= self._max_clients:  # still full: drop the oldest entries
+            for key in list(self._clients)[: len(self._clients) // 2]:
+                del self._clients[key]
+
+
+def presented_admin_token(conn: HTTPConnection) -> str | None:
+    """The token from `Authorization: Bearer`, `X-Admin-Token` or `?token=`, in that order."""
+    authorization = conn.headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return value
+    header = conn.headers.get(ADMIN_TOKEN_HEADER)
+    if header:
+        return header
+    query = conn.query_params.get(ADMIN_TOKEN_QUERY)
+    return query or None
+
+
+def client_key(conn: HTTPConnection) -> str:
+    """The client's address, the key for lockouts and rate limits."""
+    return conn.client.host if conn.client is not None else "unknown"
+
+
+def require_admin(gate: AdminGate) -> Callable[[HTTPConnection], Awaitable[None]]:
+    """A FastAPI dependency that admits only requests carrying the admin token.
+
+    Use as `dependencies=[Depends(require_admin(gate))]` on the admin router (REST) and on
+    the routes the admin UI calls; Gradio callbacks call `gate.verify(...)` directly.
+    Errors become 403 (disabled), 401 (missing/wrong), 429 with Retry-After (locked out).
+    """
+
+    async def admin_required(conn: HTTPConnection) -> None:
+        try:
+            gate.verify(presented_admin_token(conn), client_key(conn))
+        except SecurityError as error:
+            raise to_http(error, conn.headers.get("accept-language")) from None
+
+    return admin_required
