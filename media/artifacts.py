@@ -1,0 +1,306 @@
+"""`ArtifactCache`: generated audio, images and recognition results, content-addressed on disk.
+
+Why: the same sentence spoken twice, the same prompt+seed drawn twice, or the same photo read
+twice should cost a disk read, not seconds of CPU. The key is a sha256 over every input that
+changes the output, the engine, model, voice and their versions included, so a new voice
+file or library version can never serve a stale artifact.
+
+- Files are written atomically (temp file in the same folder + `os.replace`): a crash leaves
+  either the old state or the new file, never half a file under a real key.
+- Metadata (size, kind, last access, hits) lives in the shared SQLite database, so LRU order
+  and counters survive restarts; on start the folder and the table are reconciled.
+- The folder has a size cap; the least recently used artifacts are evicted past it.
+- Keys are 64 lower-case hex characters, validated on every entry point, and every served
+  path is checked to lie inside the cache folder: nothing a caller passes can name another
+  file. The lead points Gradio's `allowed_paths` at this one folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"[0-9a-f]{64}")
+_EXTENSIONS = {"wav": "audio/wav", "png": "image/png", "json": "application/json"}
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE media_artifacts (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        ext TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        last_access REAL NOT NULL,
+        hits INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX media_artifacts_lru ON media_artifacts(last_access);
+    CREATE TABLE media_cache_counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    """,
+]
+
+
+class CacheStats(BaseModel):
+    """What `/health` shows about the cache."""
+
+    enabled: bool
+    items: int
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+    evictions: int
+    directory: str
+
+
+def is_valid_key(key: object) -> bool:
+    """True for a well-formed artifact key (64 lower-case hex characters)."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
+def cache_key(namespace: str, inputs: Mapping[str, Any]) -> str:
+    """sha256 over a namespace and every input that matters (bytes are hashed first).
+
+    Values must be JSON-serialisable or bytes; dict order does not matter.
+    """
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, bytes | bytearray | memoryview):
+            return {"sha256": hashlib.sha256(value).hexdigest()}
+        if isinstance(value, Mapping):
+            return {str(k): normalise(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [normalise(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    payload = json.dumps(
+        {"ns": namespace, "in": normalise(inputs)}, sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class ArtifactCache:
+    """Content-addressed files under `root`, metadata in `db`, capped at `max_bytes`."""
+
+    def __init__(self, db: Database, root: Path, *, max_bytes: int, enabled: bool = True) -> None:
+        self._db = db
+        self.root = Path(root).resolve()
+        self.max_bytes = int(max_bytes)
+        self.enabled = enabled
+        self._lock = threading.Lock()  # orders writes and evictions within this process
+        self.root.mkdir(parents=True, exist_ok=True)
+        db.migrate("media", _MIGRATIONS)
+        self._reconcile()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        """The artifact's bytes (a hit updates its LRU position), or None (a miss)."""
+        path = self.path_for(key) if self.enabled else None
+        if path is None:
+            self._count("misses")
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:  # evicted or deleted between lookup and read
+            self._count("misses")
+            return None
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE media_artifacts SET last_access = ?, hits = hits + 1 WHERE key = ?",
+                (time.time(), key),
+            )
+            _bump(conn, "hits")
+        return data
+
+    def path_for(self, key: str) -> Path | None:
+        """The file of a cached artifact, guaranteed inside the cache folder, or None.
+
+        Does not count as a hit: it is what the HTTP layer serves after `get`/`put`.
+        """
+        if not is_valid_key(key):
+            return None
+        with self._db.connect() as conn:
+            row = conn.execute("SELECT ext FROM media_artifacts WHERE key = ?", (key,)).fetchone()
+        if row is None or row["ext"] not in _EXTENSIONS:
+            return None
+        path = self._file(key, row["ext"])
+        return path if self.is_servable(path) else None
+
+    def is_servable(self, path: Path | str) -> bool:
+        """True only for an existing regular file inside the cache folder (links resolved)."""
+        try:
+            resolved = Path(path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return False
+        return resolved.is_relative_to(self.root) and resolved.is_file()
+
+    @staticmethod
+    def media_type(path: Path) -> str:
+        """The MIME type the HTTP layer should send for a cached file."""
+        return _EXTENSIONS.get(path.suffix.lstrip("."), "application/octet-stream")
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes, *, kind: str, ext: str) -> Path | None:
+        """Store an artifact atomically; returns its path, or None when not cached.
+
+        An artifact larger than the whole cap is not stored (it would evict everything).
+        """
+        if not is_valid_key(key):
+            raise ValueError("artifact keys are 64 lower-case hex characters")
+        if ext not in _EXTENSIONS:
+            raise ValueError(f"unsupported artifact type {ext!r}")
+        if not self.enabled or len(data) > self.max_bytes:
+            return None
+        path = self._file(key, ext)
+        with self._lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            now = time.time()
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO media_artifacts(key, kind, ext, size, created_at, last_access)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                    " size = excluded.size, ext = excluded.ext, last_access = excluded.last_access",
+                    (key, kind, ext, len(data), now, now),
+                )
+            self._evict(keep=key)
+        return path
+
+    def delete(self, key: str) -> bool:
+        """Remove one artifact; True when it existed."""
+        if not is_valid_key(key):
+            return False
+        with self._lock:
+            return self._remove(key)
+
+    def clear(self) -> int:
+        """Remove every artifact; returns how many."""
+        with self._lock, self._db.connect() as conn:
+            keys = [r["key"] for r in conn.execute("SELECT key FROM media_artifacts")]
+        removed = 0
+        with self._lock:
+            for key in keys:
+                removed += self._remove(key)
+        return removed
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def stats(self) -> CacheStats:
+        with self._db.connect() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS total FROM media_artifacts"
+            ).fetchone()
+            counters = {
+                r["name"]: int(r["value"])
+                for r in conn.execute("SELECT name, value FROM media_cache_counters")
+            }
+        return CacheStats(
+            enabled=self.enabled,
+            items=int(row["n"]),
+            bytes=int(row["total"]),
+            max_bytes=self.max_bytes,
+            hits=counters.get("hits", 0),
+            misses=counters.get("misses", 0),
+            evictions=counters.get("evictions", 0),
+            directory=str(self.root),
+        )
+
+    def _file(self, key: str, ext: str) -> Path:
+        return self.root / key[:2] / f"{key}.{ext}"
+
+    def _count(self, name: str) -> None:
+        with self._db.transaction() as conn:
+            _bump(conn, name)
+
+    def _remove(self, key: str) -> bool:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT ext FROM media_artifacts WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM media_artifacts WHERE key = ?", (key,))
+        self._file(key, row["ext"]).unlink(missing_ok=True)
+        return True
+
+    def _evict(self, keep: str) -> None:
+        """Drop least recently used artifacts until the folder fits the cap (lock held)."""
+        with self._db.connect() as conn:
+            total = int(
+                conn.execute("SELECT COALESCE(SUM(size), 0) FROM media_artifacts").fetchone()[0]
+            )
+            if total <= self.max_bytes:
+                return
+            rows = conn.execute(
+                "SELECT key, size FROM media_artifacts WHERE key != ? ORDER BY last_access, key",
+                (keep,),
+            ).fetchall()
+        evicted = 0
+        for row in rows:
+            if total <= self.max_bytes:
+                break
+            if self._remove(row["key"]):
+                total -= int(row["size"])
+                evicted += 1
+        if evicted:
+            with self._db.transaction() as conn:
+                _bump(conn, "evictions", evicted)
+            log.info("artifact cache evicted %d item(s)", evicted)
+
+    def _reconcile(self) -> None:
+        """Make the folder and the table agree after a crash or a manual deletion."""
+        known: dict[str, str] = {}
+        with self._db.connect() as conn:
+            for row in conn.execute("SELECT key, ext FROM media_artifacts"):
+                known[row["key"]] = row["ext"]
+        missing = [k for k, ext in known.items() if not self._file(k, ext).is_file()]
+        if missing:
+            with self._db.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM media_artifacts WHERE key = ?", [(k,) for k in missing]
+                )
+        for path in self.root.glob("*/*"):
+            if not path.is_file():
+                continue
+            stem, _, ext = path.name.partition(".")
+            if path.name.startswith(".tmp-") or known.get(stem) != ext:
+                path.unlink(missing_ok=True)  # a crash's leftover or an unknown file
+        with self._lock:
+            self._evict(keep="")
+
+
+def _bump(conn: Any, name: str, by: int = 1) -> None:
+    conn.execute(
+        "INSERT INTO media_cache_counters(name, value) VALUES (?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        (name, by),
+    )

@@ -1,0 +1,29 @@
+"""Errors the media subsystem raises; the API maps each to a status code and a clear message.
+
+Every message is written for the person who has to act on it (a user with a bad file, an
+admin with a missing model file), because the API shows it verbatim.
+"""
+
+
+class MediaError(Exception):
+    """Base class for everything media raises on purpose."""
+
+
+class MediaInputError(MediaError):
+    """The caller's input is unusable: not audio, a truncated image, too large... (HTTP 400/413)."""
+
+
+class EngineUnavailableError(MediaError):
+    """An engine's model files are missing or failed to load (HTTP 503)."""
+
+
+class QueueFullError(MediaError):
+    """The bounded queue for this kind of job is full; try again later (HTTP 429)."""
+
+
+class JobTimeoutError(MediaError):
+    """The job did not finish within its timeout, waiting time included (HTTP 504)."""
+
+
+class JobCancelledError(MediaError):
+    """The job was cancelled (stop button, client disconnect, explicit cancel)."""

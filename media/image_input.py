@@ -1,0 +1,65 @@
+"""Decode untrusted uploaded images safely: refuse before decoding, never crash.
+
+Why: an upload may be a renamed PDF, a truncated JPEG, a 1x1 PNG that claims 100k x 100k
+pixels (a decompression bomb: a few KB that expand to gigabytes), or zero bytes. Pillow reads
+only the header in `Image.open`, so size and format are checked there, before `load()`
+allocates anything. Every refusal is a `MediaInputError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from media.errors import MediaInputError
+
+ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"})
+
+
+def load_image(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int) -> object:
+    """Return a decoded RGB `PIL.Image.Image`, downscaled so no side exceeds `max_side`."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise MediaInputError("the image is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise MediaInputError(
+            f"the image file is {len(data) / 1048576:.1f} MiB; the limit is "
+            f"{max_bytes / 1048576:.0f} MiB"
+        )
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its own limit; we check ourselves below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise MediaInputError("the image has too many pixels to process") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise MediaInputError(
+            "the upload is not an image in a supported format (PNG, JPEG, WebP, BMP, GIF, TIFF)"
+        ) from exc
+    if image.format not in ALLOWED_FORMATS:
+        raise MediaInputError(
+            f"image format {image.format or 'unknown'} is not supported; "
+            "use PNG, JPEG, WebP, BMP, GIF or TIFF"
+        )
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise MediaInputError("the image has zero width or height")
+    if width * height > max_pixels:
+        raise MediaInputError(
+            f"the image is {width}x{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()  # decodes the first frame only
+            rgb = image.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise MediaInputError("the image has too many pixels to process") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        # Pillow says "image file is truncated" and similar; keep the detail short.
+        raise MediaInputError(f"the image is damaged or truncated ({exc})"[:300]) from exc
+    if max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb
