@@ -1,0 +1,1 @@
+"""IKAR application: composition root, REST API, Gradio UI, services and storage."""

@@ -1,0 +1,1 @@
+"""REST API: routers that translate HTTP to service calls."""

@@ -1,0 +1,1 @@
+"""Services (managers) that hold the decisions; routes and UI callbacks only translate."""

@@ -1,0 +1,67 @@
+"""The shape of one chat turn, shared by the chat pipeline and the things that join it.
+
+Soul, memory and media join a turn through `TurnHook`s and the `PromptAssembler`, so the chat
+service never needs to know them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from app.storage.records import Message
+from models.types import ChatMessage, Usage
+
+
+@dataclass
+class TurnContext:
+    """Everything known about the turn being answered; hooks add to `extras`/`memories`."""
+
+    user_id: str
+    conversation_id: str
+    persona_id: str | None
+    user_message: Message
+    history: list[Message]  # before the user message, oldest first
+    language: str
+    memories: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    # A hook may answer without the model (e.g. the soul's "silent" reaction).
+    canned_reply: str | None = None
+
+
+class PromptAssembler(Protocol):
+    """Turn a `TurnContext` into the model's chat messages within `budget_tokens`."""
+
+    def assemble(
+        self, ctx: TurnContext, count_tokens: Callable[[str], int], budget_tokens: int
+    ) -> list[ChatMessage]: ...
+
+
+class TurnHook(Protocol):
+    """Something that takes part in every turn (soul update, memory, media markers)."""
+
+    def before_prompt(self, ctx: TurnContext) -> None: ...
+
+    def transform_reply(self, ctx: TurnContext, reply: str) -> str: ...
+
+    def after_reply(self, ctx: TurnContext, reply: Message) -> None: ...
+
+
+class ChatEvent(BaseModel):
+    """What the chat pipeline streams to the API and the UI."""
+
+    type: Literal["started", "token", "done", "error"]
+    conversation_id: str | None = None
+    message_id: str | None = None
+    user_message_id: str | None = None
+    text: str = ""
+    reply: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    stopped: bool = False
+    extras: dict[str, Any] = {}
+    error_code: str | None = None
+    error: str | None = None

@@ -1,0 +1,1 @@
+"""SQLite storage: one WAL database, per-component migrations, repositories."""

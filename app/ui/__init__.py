@@ -1,0 +1,1 @@
+"""Gradio Blocks UI: tabs that translate UI events to service calls."""

@@ -1,0 +1,1 @@
+"""Configuration: `Settings` (pydantic-settings, env prefix IKAR_), model profiles, prompts."""

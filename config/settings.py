@@ -1,0 +1,125 @@
+"""Application settings, validated at start.
+
+Values come from (highest first) constructor arguments, `IKAR_*` environment variables, a
+`.env` file, and an optional TOML file given with `launch.py --config`. A bad value stops the
+app with a message that names the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+def default_data_dir() -> Path:
+    """Per-user data folder (XDG on Linux), never the checkout: updates must not touch data."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "ikar"
+
+
+class Settings(BaseSettings):
+    """Everything the composition root needs to build the app."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IKAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Paths
+    data_dir: Path = Field(default_factory=default_data_dir, description="Databases, indexes.")
+    models_dir: Path | None = Field(default=None, description="Assembled GGUF files.")
+    cache_dir: Path | None = Field(default=None, description="Artifact cache (audio, images).")
+    model_profiles_file: Path = Field(
+        default=CONFIG_DIR / "models.toml", description="Model profiles (TOML)."
+    )
+    prompts_dir: Path = Field(default=CONFIG_DIR / "prompts", description="Prompt templates.")
+    personas_dir: Path = Field(default=CONFIG_DIR / "personas", description="Shipped personas.")
+
+    # Model
+    default_model: str = Field(default="qwen2.5-coder-1.5b", description="Model profile name.")
+    llm_threads: int | None = Field(default=None, ge=1, le=256, description="CPU threads.")
+    llm_idle_unload_s: float = Field(default=1800.0, ge=0, description="0 = never unload.")
+    llm_warmup: bool = True
+    llm_preload: bool = Field(default=True, description="Load the model at start.")
+
+    # Chat limits
+    max_message_chars: int = Field(default=8000, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    history_turns: int = Field(default=40, ge=1, le=1000, description="Messages read for prompt.")
+
+    # UI / server
+    language: Literal["ru", "en"] = "ru"
+    host: str = "127.0.0.1"
+    port: int = Field(default=6666, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Secrets: no defaults, ever.
+    admin_token: SecretStr | None = None
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed; list the origins explicitly")
+        return value
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "ikar.sqlite3"
+
+
+class SettingsError(Exception):
+    """Settings failed validation; the message names each bad variable."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build `Settings`, turning validation errors into one readable message."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise SettingsError(f"config file not found: {config_file}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from exc
+    values.update(overrides)
+    try:
+        # Explicit values (config file) must not override the environment: pass them as
+        # defaults by building through the env source first.
+        env_settings = Settings()
+        merged = {**values, **_explicit_env(env_settings)}
+        return Settings(**merged) if values else env_settings
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _explicit_env(settings: Settings) -> dict[str, Any]:
+    """The fields set by the environment or .env (so they win over the config file)."""
+    return {name: getattr(settings, name) for name in settings.model_fields_set}
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "?"
+        parts.append(f"IKAR_{field.upper()}: {error['msg']}")
+    return "invalid settings: " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Inference layer: chat backends behind one `LLMBackend` protocol, chosen by model profile."""

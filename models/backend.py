@@ -1,0 +1,56 @@
+"""The `LLMBackend` protocol: chat messages in, streamed tokens out."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from models.types import ChatMessage, SamplingParams, StreamChunk
+
+
+class BackendStatus(BaseModel):
+    """What `/health` shows about a backend."""
+
+    backend: str
+    model: str
+    state: str  # "unloaded" | "loading" | "ready" | "failed"
+    loaded: bool
+    detail: str | None = None
+    n_ctx: int
+    max_tokens: int
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """A chat model. Implementations enforce their profile's limits themselves.
+
+    `stream` is a blocking generator: callers run it in a worker thread and may set
+    `cancel` to stop it between tokens.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        params: SamplingParams | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamChunk]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def status(self) -> BackendStatus: ...
+
+    def load(self) -> None: ...
+
+    def unload(self) -> None: ...

@@ -1,0 +1,31 @@
+"""Build the `LLMBackend` a model profile asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.llama_cpp_backend import LlamaCppBackend
+from models.openai_compat_backend import OpenAICompatBackend
+from models.packaged import ProgressFn, resolve_packaged
+from models.profiles import ModelProfile
+
+
+def create_backend(
+    profile: ModelProfile,
+    models_dir: Path,
+    n_threads: int | None = None,
+    warmup: bool = True,
+    progress: ProgressFn | None = None,
+) -> LlamaCppBackend | OpenAICompatBackend:
+    """One real implementation per source kind; the profile decides which."""
+    if profile.source == "openai":
+        return OpenAICompatBackend(profile)
+
+    def resolve() -> Path:
+        if profile.source == "gguf":
+            assert profile.path is not None
+            return profile.path.expanduser()
+        assert profile.package is not None
+        return resolve_packaged(profile.package, models_dir, progress)
+
+    return LlamaCppBackend(profile, resolve, n_threads=n_threads, warmup=warmup)

@@ -1,0 +1,211 @@
+"""Any OpenAI-compatible chat server (llama-server, vLLM, Ollama, llama_cpp.server).
+
+Retries with exponential backoff only before the first token arrives: once text has been
+streamed to the user, a retry would duplicate it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from models.backend import BackendStatus
+from models.errors import (
+    GenerationCancelledError,
+    LLMError,
+    LLMTimeoutError,
+    ModelUnavailableError,
+    PromptTooLongError,
+)
+from models.lifecycle import LoadTracker
+from models.profiles import ModelProfile
+from models.types import ChatMessage, SamplingParams, StreamChunk, Usage
+
+log = logging.getLogger(__name__)
+
+# Without a tokenizer we over-estimate: ~3 characters per token holds for Russian and English.
+_CHARS_PER_TOKEN = 3.0
+
+
+class OpenAICompatBackend:
+    """`LLMBackend` over HTTP (`POST {url}/chat/completions`, SSE streaming)."""
+
+    def __init__(
+        self,
+        profile: ModelProfile,
+        client: httpx.Client | None = None,
+        backoff_s: float = 0.5,
+    ) -> None:
+        assert profile.url is not None
+        self.profile = profile
+        self._base = profile.url.rstrip("/")
+        self._client = client or httpx.Client(timeout=httpx.Timeout(profile.timeout_s))
+        self._backoff_s = backoff_s
+        self._tracker = LoadTracker()
+        self.retries_done = 0
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def n_ctx(self) -> int:
+        return self.profile.n_ctx
+
+    @property
+    def max_tokens(self) -> int:
+        return self.profile.max_tokens
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.profile.api_key_env) if self.profile.api_key_env else None
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def status(self) -> BackendStatus:
+        return BackendStatus(
+            backend="openai-compatible",
+            model=self.profile.api_model or self.profile.name,
+            state=self._tracker.state,
+            loaded=self._tracker.state == "ready",
+            detail=self._tracker.detail,
+            n_ctx=self.n_ctx,
+            max_tokens=self.max_tokens,
+        )
+
+    def load(self) -> None:
+        """Check that the server answers (`GET /models`)."""
+        try:
+            response = self._client.get(f"{self._base}/models", headers=self._headers())
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self._tracker.state = "failed"
+            self._tracker.detail = f"server {self._base} unreachable: {exc}"
+            raise ModelUnavailableError(self._tracker.detail) from exc
+        self._tracker.state = "ready"
+        self._tracker.detail = None
+
+    def unload(self) -> None:
+        self._tracker.state = "unloaded"
+
+    def unload_if_idle(self, idle_s: float) -> bool:
+        return False  # nothing held locally
+
+    def count_tokens(self, text: str) -> int:
+        return int(len(text) / _CHARS_PER_TOKEN) + 1
+
+    def count_messages(self, messages: list[ChatMessage]) -> int:
+        return sum(self.count_tokens(m.content) + 8 for m in messages)
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        params: SamplingParams | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamChunk]:
+        params = params or SamplingParams()
+        max_tokens = min(params.max_tokens or self.max_tokens, self.max_tokens)
+        estimate = self.count_messages(messages)
+        if estimate + max_tokens > self.n_ctx:
+            raise PromptTooLongError(
+                f"prompt needs ~{estimate} tokens + {max_tokens}, context holds {self.n_ctx}"
+            )
+        s = self.profile.sampling
+        body: dict[str, Any] = {
+            "model": self.profile.api_model or self.profile.name,
+            "messages": [m.model_dump() for m in messages],
+            "stream": True,
+            "max_tokens": max_tokens,
+            "temperature": s.temperature if params.temperature is None else params.temperature,
+            "top_p": s.top_p if params.top_p is None else params.top_p,
+        }
+        if params.stop:
+            body["stop"] = params.stop
+        if params.seed is not None:
+            body["seed"] = params.seed
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            produced = False
+            try:
+                for chunk in self._stream_once(body, started, cancel):
+                    produced = produced or bool(chunk.text)
+                    yield chunk
+                self._tracker.state = "ready"
+                self._tracker.detail = None
+                return
+            except (httpx.TransportError, _RetryableStatus) as exc:
+                if produced or attempt >= self.profile.retries:
+                    self._tracker.state = "failed"
+                    self._tracker.detail = str(exc)
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise LLMTimeoutError(
+                            f"server did not answer within {self.profile.timeout_s:.0f} s"
+                        ) from exc
+                    raise ModelUnavailableError(f"server {self._base} failed: {exc}") from exc
+                attempt += 1
+                self.retries_done += 1
+                delay = self._backoff_s * 2 ** (attempt - 1)
+                log.warning("LLM server error (%s), retry %d in %.1f s", exc, attempt, delay)
+                time.sleep(delay)
+
+    def _stream_once(
+        self, body: dict[str, Any], started: float, cancel: threading.Event | None
+    ) -> Iterator[StreamChunk]:
+        deadline = started + self.profile.timeout_s
+        first: float | None = None
+        completion = 0
+        finish: str | None = None
+        usage_prompt = 0
+        url = f"{self._base}/chat/completions"
+        with self._client.stream("POST", url, json=body, headers=self._headers()) as response:
+            if response.status_code >= 500 or response.status_code == 429:
+                raise _RetryableStatus(f"HTTP {response.status_code}")
+            if response.status_code >= 400:
+                response.read()
+                raise LLMError(
+                    f"server rejected the request: HTTP {response.status_code} "
+                    f"{response.text[:300]}"
+                )
+            for line in response.iter_lines():
+                if cancel is not None and cancel.is_set():
+                    raise GenerationCancelledError("generation cancelled")
+                if time.perf_counter() > deadline:
+                    raise LLMTimeoutError(f"server took longer than {self.profile.timeout_s} s")
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    event = json.loads(data)
+                except json.JSONDecodeError:
+                    continue
+                if event.get("usage"):
+                    usage_prompt = int(event["usage"].get("prompt_tokens") or 0)
+                choices = event.get("choices") or []
+                if not choices:
+                    continue
+                finish = choices[0].get("finish_reason") or finish
+                text = (choices[0].get("delta") or {}).get("content") or ""
+                if text:
+                    if first is None:
+                        first = time.perf_counter() - started
+                    completion += 1
+                    yield StreamChunk(text=text, model=self.name)
+        usage = Usage(
+            prompt_tokens=usage_prompt,
+            completion_tokens=completion,
+            time_to_first_token_s=first,
+            total_s=time.perf_counter() - started,
+        )
+        yield StreamChunk(done=True, finish_reason=finish or "stop", usage=usage, model=self.name)
+
+
+class _RetryableStatus(Exception):
+    """A 5xx or 429 answer: worth another try."""

@@ -1,0 +1,77 @@
+"""Model profiles: what a model is, where it comes from, and the limits it runs under."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+
+class SamplingDefaults(BaseModel):
+    temperature: float = Field(default=0.7, ge=0.0, le=5.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    top_k: int = Field(default=40, ge=0)
+    repeat_penalty: float = Field(default=1.1, gt=0.0)
+
+
+class ModelProfile(BaseModel):
+    """One entry of config/models.toml."""
+
+    name: str
+    source: Literal["packaged", "gguf", "openai"]
+    display_name: str | None = None
+    package: str | None = None
+    path: Path | None = None
+    url: str | None = None
+    api_model: str | None = None
+    api_key_env: str | None = Field(
+        default=None, description="Name of an env variable holding the server's API key."
+    )
+    chat_format: str | None = Field(
+        default=None, description="llama.cpp chat format; None = the template in the GGUF."
+    )
+    n_ctx: int = Field(default=4096, ge=256, le=1_048_576)
+    max_tokens: int = Field(default=512, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    gpu_layers: int = Field(default=-1, description="-1 = all layers where CUDA exists.")
+    n_batch: int = Field(default=512, ge=1)
+    sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> ModelProfile:
+        needed = {"packaged": "package", "gguf": "path", "openai": "url"}[self.source]
+        if getattr(self, needed) in (None, ""):
+            raise ValueError(f"source '{self.source}' needs '{needed}'")
+        if self.max_tokens >= self.n_ctx:
+            raise ValueError("max_tokens must be smaller than n_ctx")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+class ProfileError(Exception):
+    """The profiles file is missing, unreadable or invalid."""
+
+
+def load_profiles(path: Path) -> dict[str, ModelProfile]:
+    """Read and validate every profile; the error names the profile and field."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProfileError(f"model profiles file not found: {path}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"model profiles file {path} is not valid TOML: {exc}") from exc
+    profiles: dict[str, ModelProfile] = {}
+    for name, body in (raw.get("models") or {}).items():
+        try:
+            profiles[name] = ModelProfile(name=name, **body)
+        except (ValidationError, TypeError) as exc:
+            raise ProfileError(f"model profile '{name}' in {path}: {exc}") from exc
+    if not profiles:
+        raise ProfileError(f"no [models.*] profiles in {path}")
+    return profiles
