@@ -1,0 +1,1 @@
+"""Structured logs, request ids, metrics and health, as objects the composition root owns."""
