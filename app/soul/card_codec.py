@@ -11,7 +11,9 @@ import binascii
 import copy
 import io
 import json
+import struct
 import warnings
+import zlib
 from typing import Any, Literal
 
 from PIL import Image, PngImagePlugin
@@ -170,6 +172,7 @@ def _b64_json(raw: dict[str, Any]) -> str:
 
 def _read_png(data: bytes, limits: CardLimits) -> tuple[str, bytes]:
     """Decode the whole PNG (so truncation is caught) and return (card JSON text, clean PNG)."""
+    _check_png_chunks(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -260,6 +263,38 @@ def normalize_avatar(data: bytes, limits: CardLimits | None = None) -> bytes:
             f"The image cannot be read: {exc}",
             f"Не удаётся прочитать изображение: {exc}",
         ) from exc
+
+
+def _check_png_chunks(data: bytes) -> None:
+    """Walk the chunk list: every CRC must match and IEND must be there.
+
+    Pillow tolerates a missing tail (it stops once the pixels decode), but a file cut short
+    or damaged in transit should be reported, not silently half-read.
+    """
+    offset = len(PNG_SIGNATURE)
+    while True:
+        if offset + 12 > len(data):
+            raise _broken("the file ends before the IEND chunk")
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        end = offset + 12 + length
+        if end > len(data):
+            raise _broken(f"chunk {kind!r} is cut short")
+        body = data[offset + 4 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : end])
+        if zlib.crc32(body) & 0xFFFFFFFF != crc:
+            raise _broken(f"chunk {kind!r} has a bad checksum")
+        if kind == b"IEND":
+            return
+        offset = end
+
+
+def _broken(reason: str) -> CardError:
+    return CardError(
+        "broken_png",
+        f"The PNG image is broken or truncated: {reason}.",
+        f"PNG-изображение повреждено или обрезано: {reason}.",
+    )
 
 
 def _clean_avatar(image: Image.Image, limits: CardLimits) -> bytes:
