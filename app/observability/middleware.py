@@ -59,9 +59,10 @@ class RequestIdMiddleware:
 class HttpMetricsMiddleware:
     """Counts requests and latency by method, route *template* and status.
 
-    The label is the matched route's template (`/api/chats/{chat_id}`), the mount prefix for
-    mounted apps without routes, or `<unmatched>` for 404s, so scanners requesting random
-    paths cannot create unbounded label values.
+    The label is read after the routers ran: the template of the route that handled the
+    request (`/api/chats/{chat_id}`), with the prefixes of any mounts (`/ui/...`); a mount
+    whose inner app has no routes gives `/static/{path}`; a 404 gives `<unmatched>`. So
+    scanners requesting random paths cannot create unbounded label values.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, exclude: Sequence[str] = ()) -> None:
@@ -73,7 +74,7 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http" or scope.get("path") in self.exclude:
             await self.app(scope, receive, send)
             return
-        route = route_template(scope)
+        pristine = dict(scope)  # routers mutate the scope; keep what they saw
         method = scope.get("method", "GET")
         status = 500
         started = time.perf_counter()
@@ -87,31 +88,60 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
+            route = route_template(scope, pristine)
             self.metrics.observe_http(method, route, status, time.perf_counter() - started)
 
 
-def route_template(scope: Scope) -> str:
-    """The template of the route that will handle `scope`, or `<unmatched>`."""
-    app: Any = scope.get("app")
-    router = getattr(app, "router", None)
-    routes = getattr(router, "routes", None) or getattr(app, "routes", None) or []
-    return _match(routes, scope, "", 0) or UNMATCHED_ROUTE
+def route_template(scope: Scope, pristine: Scope) -> str:
+    """The template of the route that handled `scope`; call after the app ran.
+
+    `pristine` is a copy of the scope taken before the app ran. FastAPI routers record an
+    endpoint route in `scope["route"]`, mounts extend `root_path` by their prefix, and
+    routes included with a prefix keep their own path without it (FastAPI >= 0.16x keeps
+    the full template in its per-request route context, which we read when present).
+    Plain Starlette routes and mounts leave no trace in FastAPI >= 0.16x, so for those the
+    outer routes are matched again against the pristine scope.
+    """
+    route: Any = scope.get("route")
+    if route is not None and not isinstance(route, Mount):
+        before = str(pristine.get("root_path", ""))
+        after = str(scope.get("root_path", ""))
+        mounted = after[len(before) :] if after.startswith(before) else ""
+        fastapi_scope: Any = scope.get("fastapi")
+        context: Any = (
+            fastapi_scope.get("effective_route_context")
+            if isinstance(fastapi_scope, dict)
+            else None
+        )
+        template = getattr(context, "path_format", None) or getattr(route, "path_format", None)
+        if isinstance(template, str):
+            return mounted + template
+    app: Any = pristine.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", None) or []
+    return _match(routes, pristine, "", 0) or UNMATCHED_ROUTE
 
 
 def _match(routes: Sequence[BaseRoute], scope: Scope, prefix: str, depth: int) -> str | None:
     partial: str | None = None
     for route in routes:
-        match, child = route.matches(scope)
-        if match is Match.NONE:
-            continue
-        if isinstance(route, Mount):  # its path_format ends in "/{path}": use the prefix
-            template = prefix + route.path
+        template: str | None
+        if isinstance(route, Mount):
+            match, child = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            template = prefix + route.path  # its path_format ends in "/{path}"
             inner = None
             if depth < _MAX_MOUNT_DEPTH:
                 inner = _match(route.routes, {**scope, **child}, template, depth + 1)
             template = inner or template.rstrip("/") + "/{path}"
         else:
-            template = prefix + str(getattr(route, "path_format", getattr(route, "path", "")))
+            path_format = getattr(route, "path_format", None)
+            if not isinstance(path_format, str):  # e.g. FastAPI's included-router wrapper
+                continue
+            match, _ = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            template = prefix + path_format
         if match is Match.FULL:
             return template
         partial = partial or template  # e.g. wrong method: same template, 405

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
@@ -140,23 +141,52 @@ class AdminGate:
                 del self._clients[key]
 
 
-def presented_admin_token(conn: HTTPConnection) -> str | None:
+class _Lookup(Protocol):
+    def get(self, key: str, /) -> Any: ...
+
+
+class RequestLike(Protocol):
+    """What the token helpers read: a Starlette Request/WebSocket, or a Gradio `gr.Request`
+    (whose headers may be a plain dict with lower-case keys once queued)."""
+
+    @property
+    def headers(self) -> _Lookup: ...
+
+    @property
+    def query_params(self) -> _Lookup: ...
+
+    @property
+    def client(self) -> Any: ...
+
+
+def presented_admin_token(request: RequestLike) -> str | None:
     """The token from `Authorization: Bearer`, `X-Admin-Token` or `?token=`, in that order."""
-    authorization = conn.headers.get("authorization")
+    authorization = request.headers.get("authorization")
     if authorization:
-        scheme, _, value = authorization.partition(" ")
+        scheme, _, value = str(authorization).partition(" ")
         if scheme.lower() == "bearer" and value:
             return value
-    header = conn.headers.get(ADMIN_TOKEN_HEADER)
+    header = request.headers.get(ADMIN_TOKEN_HEADER.lower())
     if header:
-        return header
-    query = conn.query_params.get(ADMIN_TOKEN_QUERY)
-    return query or None
+        return str(header)
+    query = request.query_params.get(ADMIN_TOKEN_QUERY)
+    return str(query) if query else None
 
 
-def client_key(conn: HTTPConnection) -> str:
+def client_key(request: RequestLike) -> str:
     """The client's address, the key for lockouts and rate limits."""
-    return conn.client.host if conn.client is not None else "unknown"
+    client = request.client
+    host = getattr(client, "host", None) if client is not None else None
+    return str(host) if host else "unknown"
+
+
+def verify_admin_request(
+    gate: AdminGate, request: RequestLike | None, typed_token: str | None = None
+) -> None:
+    """The check for Gradio admin-tab callbacks: `typed_token` (from a textbox) if given,
+    else a token carried by the page's request. Raises the same errors as `verify`."""
+    presented = typed_token or (presented_admin_token(request) if request is not None else None)
+    gate.verify(presented, client_key(request) if request is not None else "unknown")
 
 
 def require_admin(gate: AdminGate) -> Callable[[HTTPConnection], Awaitable[None]]:

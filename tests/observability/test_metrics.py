@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.responses import PlainTextResponse
@@ -133,6 +133,21 @@ def build_app(metrics: Metrics) -> TestClient:
     async def inner(request):  # type: ignore[no-untyped-def]
         return PlainTextResponse("inner")
 
+    router = APIRouter()
+
+    @router.get("/users/{user_id}/notes")
+    def notes(user_id: str) -> list[str]:
+        return []
+
+    nested = APIRouter()
+
+    @nested.get("/items/{item_id}")
+    def item(item_id: str) -> dict[str, str]:
+        return {}
+
+    router.include_router(nested, prefix="/inner")
+    app.include_router(router, prefix="/api/v1")
+
     sub = FastAPI()
     sub.router.routes.append(Route("/files/{name}", inner))
     app.router.routes.append(Mount("/ui", app=sub))
@@ -152,13 +167,23 @@ def test_http_middleware_labels_by_route_template() -> None:
     assert client.get("/boom").status_code == 500
     assert client.get("/ui/files/a.png").text == "inner"
     assert client.get("/static/anything/here").status_code == 200
+    assert client.get("/api/v1/users/u1/notes").status_code == 200
+    assert client.get("/api/v1/users/u2/notes").status_code == 200
+    assert client.get("/api/v1/inner/items/i9").status_code == 200
+    assert client.get("/ui/nothing-here").status_code == 404
     assert sample(metrics, "http_requests_total", route="/api/chats/{chat_id}", status="200") == 5
     assert sample(metrics, "http_requests_total", route="<unmatched>", status="404") == 3
     assert sample(metrics, "http_requests_total", route="/api/chats/{chat_id}", status="405") == 1
     assert sample(metrics, "http_requests_total", route="/boom", status="500") == 1
     assert sample(metrics, "http_requests_total", route="/ui/files/{name}", status="200") == 1
     assert sample(metrics, "http_requests_total", route="/static/{path}", status="200") == 1
+    assert (
+        sample(metrics, "http_requests_total", route="/api/v1/users/{user_id}/notes", status="200")
+        == 2
+    )
+    assert sample(metrics, "http_requests_total", route="/api/v1/inner/items/{item_id}") == 1
+    assert sample(metrics, "http_requests_total", route="/ui/{path}", status="404") == 1
     text = client.get("/metrics").text
     assert 'route="/api/chats/{chat_id}"' in text
-    assert "c3" not in text and "/random" not in text
+    assert "c3" not in text and "/random" not in text and "u1" not in text
     assert "http_request_latency_seconds_bucket" in text

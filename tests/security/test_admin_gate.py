@@ -3,7 +3,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from app.security.admin_gate import AdminGate, require_admin
+from app.security.admin_gate import AdminGate, require_admin, verify_admin_request
 from app.security.errors import (
     AdminDisabledError,
     AdminLockedOutError,
@@ -198,3 +198,27 @@ def test_http_lockout_is_429_with_retry_after() -> None:
     assert response.status_code == 429
     assert response.json()["error"] == "admin_locked_out"
     assert response.headers["retry-after"] == "90"
+
+
+def test_gradio_callbacks_verify_typed_token_or_request_forms() -> None:
+    gr = pytest.importorskip("gradio")
+    gate = make_gate(lockout_after=2)
+    queued = gr.Request(
+        headers={"x-admin-token": TOKEN}, query_params={}, client={"host": "9.9.9.9"}
+    )
+    verify_admin_request(gate, queued)
+    verify_admin_request(gate, gr.Request(headers={}, query_params={}, client={"host": "h"}), TOKEN)
+    bearer = gr.Request(
+        headers={"authorization": f"Bearer {TOKEN}"}, query_params={}, client={"host": "h"}
+    )
+    verify_admin_request(gate, bearer)
+    verify_admin_request(gate, None, TOKEN)
+    anonymous = gr.Request(headers={}, query_params={}, client={"host": "7.7.7.7"})
+    with pytest.raises(AdminUnauthorizedError):
+        verify_admin_request(gate, anonymous)
+    for _ in range(2):
+        with pytest.raises(AdminUnauthorizedError):
+            verify_admin_request(gate, anonymous, "guess")
+    with pytest.raises(AdminLockedOutError):
+        verify_admin_request(gate, anonymous, TOKEN)
+    verify_admin_request(gate, queued)  # the lockout is per client
