@@ -228,7 +228,8 @@ class JobQueues:
         if result_future in done:
             try:
                 return result_future.result()
-            except concurrent.futures.CancelledError:
+            except (concurrent.futures.CancelledError, asyncio.CancelledError):
+                # the future itself was cancelled (the job was dropped while waiting)
                 raise JobCancelledError(f"job {job_id} was cancelled") from None
         if not done:
             self._finish_early(job, "timed_out", f"no result within {limit:g} s")

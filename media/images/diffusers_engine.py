@@ -81,9 +81,7 @@ class DiffusersEngine:
         from diffusers import DiffusionPipeline
 
         device, dtype = self._pick_device()
-        pipe = DiffusionPipeline.from_pretrained(
-            source, local_files_only=local_only, torch_dtype=dtype
-        )
+        pipe = DiffusionPipeline.from_pretrained(source, local_files_only=local_only, dtype=dtype)
         pipe = pipe.to(device)
         pipe.set_progress_bar_config(disable=True)
         self.device, self.dtype = device, str(dtype).removeprefix("torch.")

@@ -95,6 +95,7 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
         beta_schedule="scaled_linear",
         clip_sample=False,
         set_alpha_to_one=False,
+        steps_offset=1,
     )
     return StableDiffusionPipeline(
         unet=unet,
