@@ -70,8 +70,14 @@ def load_profiles(path: Path) -> dict[str, ModelProfile]:
     for name, body in (raw.get("models") or {}).items():
         try:
             profiles[name] = ModelProfile(name=name, **body)
-        except (ValidationError, TypeError) as exc:
-            raise ProfileError(f"model profile '{name}' in {path}: {exc}") from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ProfileError(f"model profile '{name}' in {path}: {problems}") from None
+        except TypeError as exc:
+            raise ProfileError(f"model profile '{name}' in {path}: {exc}") from None
     if not profiles:
         raise ProfileError(f"no [models.*] profiles in {path}")
     return profiles

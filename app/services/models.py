@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from models.backend import BackendStatus
+from models.backend import BackendStatus, LLMBackend
 from models.factory import create_backend
-from models.llama_cpp_backend import LlamaCppBackend
-from models.openai_compat_backend import OpenAICompatBackend
 from models.packaged import ProgressFn
 from models.profiles import ModelProfile
 
 log = logging.getLogger(__name__)
-
-Backend = LlamaCppBackend | OpenAICompatBackend
 
 
 class ModelManager:
@@ -29,6 +26,7 @@ class ModelManager:
         n_threads: int | None = None,
         warmup: bool = True,
         idle_unload_s: float = 0.0,
+        backend_factory: Callable[[ModelProfile], LLMBackend] | None = None,
     ) -> None:
         if default not in profiles:
             known = ", ".join(sorted(profiles))
@@ -39,7 +37,8 @@ class ModelManager:
         self.warmup = warmup
         self.idle_unload_s = idle_unload_s
         self._lock = threading.Lock()
-        self._backends: dict[str, Backend] = {}
+        self._backends: dict[str, LLMBackend] = {}
+        self._factory = backend_factory or self._default_factory
         self._active = default
         self.progress: ProgressFn | None = None
         self.load_progress: float = 0.0
@@ -48,17 +47,16 @@ class ModelManager:
     def active_name(self) -> str:
         return self._active
 
-    def backend(self, name: str | None = None) -> Backend:
+    def _default_factory(self, profile: ModelProfile) -> LLMBackend:
+        return create_backend(
+            profile, self.models_dir, self.n_threads, self.warmup, progress=self._on_progress
+        )
+
+    def backend(self, name: str | None = None) -> LLMBackend:
         name = name or self._active
         with self._lock:
             if name not in self._backends:
-                self._backends[name] = create_backend(
-                    self.profiles[name],
-                    self.models_dir,
-                    self.n_threads,
-                    self.warmup,
-                    progress=self._on_progress,
-                )
+                self._backends[name] = self._factory(self.profiles[name])
             return self._backends[name]
 
     def set_active(self, name: str) -> None:

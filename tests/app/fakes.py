@@ -1,0 +1,66 @@
+"""A scripted backend for failure paths that a real model cannot be made to produce on
+demand (timeouts, crashes). Always used beside tests of the real llama.cpp backend."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from models.backend import BackendStatus
+from models.errors import GenerationCancelledError, LLMError
+from models.types import ChatMessage, SamplingParams, StreamChunk, Usage
+
+
+class ScriptedBackend:
+    def __init__(
+        self, words: list[str] | None = None, error: LLMError | None = None, delay_s: float = 0.0
+    ) -> None:
+        self.words = words or ["Hello", " from", " the", " script"]
+        self.error = error
+        self.delay_s = delay_s
+        self.prompts: list[list[ChatMessage]] = []
+
+    name = "scripted"
+    n_ctx = 2048
+    max_tokens = 64
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        params: SamplingParams | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamChunk]:
+        self.prompts.append(messages)
+        for word in self.words:
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelledError("cancelled")
+            time.sleep(self.delay_s)
+            yield StreamChunk(text=word)
+        if self.error is not None:
+            raise self.error
+        yield StreamChunk(
+            done=True, usage=Usage(prompt_tokens=5, completion_tokens=len(self.words))
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 1
+
+    def status(self) -> BackendStatus:
+        return BackendStatus(
+            backend="scripted",
+            model="scripted",
+            state="ready",
+            loaded=True,
+            n_ctx=self.n_ctx,
+            max_tokens=self.max_tokens,
+        )
+
+    def load(self) -> None:
+        pass
+
+    def unload(self) -> None:
+        pass
+
+    def unload_if_idle(self, idle_s: float) -> bool:
+        return False

@@ -1,0 +1,136 @@
+"""The chat pipeline's decisions: regenerate, edit, stop, failures that keep data."""
+
+import asyncio
+import threading
+
+import pytest
+
+from app.composition import Services, build_services
+from app.services.errors import NotFound, ServiceError
+from app.services.models import ModelManager
+from config.settings import Settings
+from models.errors import LLMTimeoutError
+from models.profiles import load_profiles
+from tests.app.fakes import ScriptedBackend
+
+
+def _with_backend(settings: Settings, backend: ScriptedBackend) -> Services:
+    services = build_services(settings)
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: backend,
+    )
+    services.chat.models = services.models
+    return services
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+async def _collect(events):  # type: ignore[no-untyped-def]
+    return [e async for e in events]
+
+
+def test_real_model_turn_stores_both_messages(services: Services) -> None:
+    final = _run(services.chat.complete("u1", "Hi there"))
+    assert final.type == "done" and final.reply
+    msgs = services.chat.messages.list("u1", final.conversation_id)
+    assert [(m.role, m.content) for m in msgs] == [("user", "Hi there"), ("assistant", final.reply)]
+
+
+def test_regenerate_replaces_only_the_last_reply(services: Services) -> None:
+    first = _run(services.chat.complete("u1", "Tell me a joke"))
+    cid = first.conversation_id
+    events = _run(_collect(services.chat.regenerate("u1", cid)))
+    done = events[-1]
+    assert done.type == "done"
+    msgs = services.chat.messages.list("u1", cid)
+    assert [m.role for m in msgs] == ["user", "assistant"]
+    assert msgs[1].id == done.message_id != first.message_id
+
+
+def test_edit_last_rewrites_the_tail(services: Services) -> None:
+    first = _run(services.chat.complete("u1", "My name is Bob"))
+    cid = first.conversation_id
+    _run(_collect(services.chat.edit_last("u1", cid, "My name is Alice")))
+    msgs = services.chat.messages.list("u1", cid)
+    assert [m.content for m in msgs if m.role == "user"] == ["My name is Alice"]
+    assert len(msgs) == 2
+    with pytest.raises(ServiceError):
+        _run(_collect(services.chat.edit_last("u1", cid, "")))
+
+
+def test_unknown_conversation_and_empty_regenerate(services: Services) -> None:
+    with pytest.raises(NotFound):
+        _run(_collect(services.chat.regenerate("u1", "missing")))
+    with pytest.raises(NotFound):
+        _run(services.chat.complete("u1", "hi", conversation_id="missing"))
+
+
+def test_backend_timeout_keeps_the_users_message(settings: Settings) -> None:
+    backend = ScriptedBackend(words=[], error=LLMTimeoutError("too slow"))
+    services = _with_backend(settings, backend)
+    final = _run(services.chat.complete("u1", "Are you there?"))
+    assert final.type == "error" and final.error_code == "timeout"
+    msgs = services.chat.messages.list("u1", final.conversation_id)
+    assert [m.content for m in msgs] == ["Are you there?"]
+    # and the app keeps serving
+    backend.error = None
+    backend.words = ["yes"]
+    ok = _run(services.chat.complete("u1", "Now?", conversation_id=final.conversation_id))
+    assert ok.type == "done" and ok.reply == "yes"
+    services.close()
+
+
+def test_stop_keeps_the_partial_reply(settings: Settings) -> None:
+    backend = ScriptedBackend(words=[f" w{i}" for i in range(200)], delay_s=0.01)
+    services = _with_backend(settings, backend)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        events = []
+        async for event in services.chat.send("u1", "Talk a lot"):
+            events.append(event)
+            if sum(e.type == "token" for e in events) == 3:
+                assert services.chat.stop("u1")
+        return events
+
+    events = _run(scenario())
+    done = events[-1]
+    assert done.type == "done" and done.stopped
+    stored = services.chat.messages.list("u1", done.conversation_id)[-1]
+    assert stored.meta.get("stopped") is True
+    assert 3 <= len(stored.content.split()) < 200
+    assert services.chat.stop("u1") is False  # nothing running any more
+    services.close()
+
+
+def test_history_is_sent_with_real_roles(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["ok"])
+    services = _with_backend(settings, backend)
+    first = _run(services.chat.complete("u1", "first {{ braces }}"))
+    _run(services.chat.complete("u1", "second", conversation_id=first.conversation_id))
+    prompt = backend.prompts[-1]
+    assert [m.role for m in prompt] == ["system", "user", "assistant", "user"]
+    assert prompt[1].content == "first {{ braces }}"
+    assert prompt[-1].content == "second"
+    services.close()
+
+
+def test_concurrent_turns_in_threads_do_not_mix(services: Services) -> None:
+    results: dict[str, str] = {}
+
+    def turn(user: str) -> None:
+        final = asyncio.run(services.chat.complete(user, f"Hello from {user}"))
+        results[user] = final.conversation_id or ""
+
+    threads = [threading.Thread(target=turn, args=(f"user{i}",)) for i in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for user, cid in results.items():
+        msgs = services.chat.messages.list(user, cid)
+        assert msgs[0].content == f"Hello from {user}"
