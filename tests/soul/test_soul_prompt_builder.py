@@ -1,0 +1,158 @@
+"""Prompt assembly: real roles, stable prefix first, budget never exceeded, user text literal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.soul.card import Persona
+from app.soul.card_codec import parse_card
+from app.soul.errors import PromptBudgetError
+from app.soul.prompt_builder import PromptBudget, PromptBuilder, PromptInputs, parse_examples
+from app.soul.prompt_templates import PromptTemplates
+from app.soul.state import Reaction, SoulState
+from models.types import ChatMessage
+from tests.soul.conftest import FIXTURES, word_tokens
+
+TEMPLATES = PromptTemplates()
+
+
+def persona() -> Persona:
+    parsed = parse_card((FIXTURES / "card_v2.json").read_bytes())
+    return Persona(
+        id="cat", name=parsed.card.data.name, card=parsed.card, raw_card=parsed.raw,
+        settings=parsed.settings,
+    )  # fmt: skip
+
+
+PERSONA = persona()
+
+
+def history(n: int, size: int = 40) -> list[ChatMessage]:
+    return [
+        ChatMessage(role="user" if i % 2 == 0 else "assistant", content=f"m{i} " + "x" * size)
+        for i in range(n)
+    ]
+
+
+def build(n_ctx=4096, hist=(), message="Привет", memories=(), media=None, reaction=Reaction.NORMAL):
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=n_ctx, max_tokens=256))
+    return builder, builder.build(
+        PromptInputs(
+            persona=PERSONA, state=SoulState(), reaction=reaction, user_name="Миша",
+            user_message=message, history=list(hist), memories=list(memories),
+            media_instructions=media,
+        )
+    )  # fmt: skip
+
+
+def test_layout_stable_first_volatile_last():
+    _, out = build(hist=history(4), memories=["любит рыбу"], media="[image: …]")
+    roles = [m.role for m in out.messages]
+    assert roles[0] == "system" and roles[-2:] == ["system", "user"]
+    system, note = out.messages[0].content, out.messages[-2].content
+    assert system.startswith("Ты — Тестовый Кот")
+    assert "Braces {like this} stay." in system and "Миша" in system
+    assert "[image: …]" in system
+    assert "любит рыбу" in note and "Помни: ты кот." in note
+    examples = parse_examples(PERSONA, "Миша")
+    assert out.messages[1 : 1 + len(examples)] == examples
+    assert examples[1].content == "Я кот.\nИ этим всё сказано."
+    assert [m.role for m in examples] == ["user", "assistant", "user", "assistant"]
+    assert out.messages[-1] == ChatMessage(role="user", content="Привет")
+
+
+def test_system_prefix_does_not_change_between_turns():
+    _, first = build(hist=history(2), reaction=Reaction.PLAYFUL)
+    _, second = build(hist=history(4), reaction=Reaction.AGGRESSIVE, memories=["x"])
+    assert first.messages[0] == second.messages[0]
+    n = len(first.messages) - 2
+    assert first.messages[:n] == second.messages[:n]  # the old prompt is a prefix
+
+
+def test_lore_selected_by_keywords_and_order():
+    _, out = build(message="Хочу рыбы и поймать mouse")
+    note = out.messages[-2].content
+    assert "Кот обожает рыбу." in note and "The cat fears mice." in note
+    assert note.index("The cat fears mice.") < note.index("Кот обожает рыбу.")  # insertion order
+    _, none = build(message="выключи свет, молоко")
+    assert "Disabled entry." not in none.messages[-2].content
+    assert "Only warm milk." not in none.messages[-2].content  # selective: needs "тёплое"
+    _, warm = build(message="ТЁПЛОЕ молоко")
+    assert "Only warm milk." in warm.messages[-2].content
+
+
+def test_oldest_history_dropped_first_then_lore_then_memories():
+    _, out = build(n_ctx=1100, hist=history(60), message="рыба")
+    assert out.prompt_tokens <= out.budget
+    assert 0 < out.history_kept < 60
+    assert out.messages[-3].content.startswith("m59 ")  # newest kept
+    _, tight = build(n_ctx=720, hist=history(60), message="рыба", memories=["a" * 200] * 3)
+    assert tight.prompt_tokens <= tight.budget
+    assert tight.history_dropped >= 59 and not tight.examples_kept
+    assert tight.lore == [] and tight.memories_kept < 3  # lore went before memories
+    _, roomy = build(n_ctx=4096, hist=history(4), message="рыба", memories=["a" * 200] * 3)
+    assert roomy.examples_kept and roomy.lore and roomy.memories_kept == 3
+    with pytest.raises(PromptBudgetError):
+        build(n_ctx=700, message="я" * 4000)
+
+
+def test_user_text_with_template_syntax_is_literal():
+    evil = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} {# c #} ${x} <START> {{char}}"
+    _, out = build(hist=[ChatMessage(role="user", content=evil)], message=evil, memories=[evil])
+    assert out.messages[-1].content == evil
+    assert any(m.content == evil for m in out.messages[:-1])
+    assert "- " + evil in out.messages[-2].content
+    assert "49" not in out.messages[-2].content
+
+
+def test_json_card_text_with_jinja_is_literal():
+    raw = json.loads((FIXTURES / "card_v2.json").read_text())
+    raw["data"]["description"] = "{{ ''.__class__ }} {% raw %}"
+    parsed = parse_card(json.dumps(raw).encode())
+    p = PERSONA.model_copy(update={"card": parsed.card, "raw_card": parsed.raw, "id": "evil"})
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=4096, max_tokens=256))
+    out = builder.build(
+        PromptInputs(persona=p, state=SoulState(), reaction=Reaction.NORMAL, user_name="u",
+                     user_message="hi")
+    )  # fmt: skip
+    assert "{{ ''.__class__ }} {% raw %}" in out.messages[0].content
+
+
+messages = st.lists(
+    st.builds(
+        ChatMessage,
+        role=st.sampled_from(["user", "assistant"]),
+        content=st.text(max_size=300) | st.sampled_from(["{{ x }}", "{% if %}", "}}{{"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    hist=messages,
+    n_ctx=st.integers(600, 4000),
+    message=st.text(max_size=400) | st.just("{{ 1+1 }} {% endfor %}"),
+    memories=st.lists(st.text(max_size=200), max_size=5),
+)
+def test_budget_never_exceeded_and_newest_kept(hist, n_ctx, message, memories):
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=n_ctx, max_tokens=200))
+    inputs = PromptInputs(
+        persona=PERSONA, state=SoulState(), reaction=Reaction.CARING, user_name="u",
+        user_message=message, history=hist, memories=memories,
+    )  # fmt: skip
+    try:
+        out = builder.build(inputs)
+    except PromptBudgetError as exc:
+        assert exc.needed > exc.budget
+        return
+    real = sum(builder.cost(m) for m in out.messages)
+    assert real == out.prompt_tokens <= out.budget
+    assert out.messages[-1].content == message
+    kept = out.history_kept
+    body = out.messages[-2 - kept : -2] if kept else []
+    assert body == hist[len(hist) - kept :]  # a suffix: the newest turns
