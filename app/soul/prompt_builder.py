@@ -207,7 +207,10 @@ class PromptBuilder:
         return ChatMessage(role="system", content=self._system(inputs)[0])
 
     def _system(self, inputs: PromptInputs) -> tuple[str, int]:
-        """Rendered card text and its cost, cached while persona, user, day and media agree."""
+        """Rendered card text and its cost, cached while persona, user, day and media agree.
+
+        Edits to `system.*.j2` apply to new builders (or after a restart), not to cached keys.
+        """
         persona, daily = inputs.persona, inputs.state.daily
         key = (
             persona.id,
