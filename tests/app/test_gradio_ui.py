@@ -1,0 +1,75 @@
+"""The Gradio UI through gradio_client against a live server, and in a real browser."""
+
+import shutil
+import time
+
+import pytest
+from gradio_client import Client
+
+from tests.conftest import LiveServer
+
+
+def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
+    client = Client(live_server.url + "/", verbose=False, download_files=False)
+    session = {"user_id": "gradio-client-user", "lang": "en"}
+    result = client.predict("Hello there!", session, None, api_name="/send_message")
+    chatbot, textbox, conversations = result[0], result[1], result[2]
+    assert textbox == ""
+    conv_id = conversations["value"]
+    assert [conv_id] == [c[1] for c in conversations["choices"]]
+    assert chatbot[0]["role"] == "user"
+    assert chatbot[0]["content"][0]["text"] == "Hello there!"
+    assert chatbot[-1]["role"] == "assistant" and chatbot[-1]["content"][0]["text"].strip()
+    stored = live_server.services.chat.messages.list("gradio-client-user", conv_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.browser
+def test_browser_chat_streams_reply_and_survives_reload(live_server: LiveServer) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page()
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        page.fill("#chat-input textarea", "Hello, tell me about yourself")
+        page.click("#send")
+        bot = page.locator("#chatbot .message-row.bot-row, #chatbot [data-testid='bot']")
+        bot.first.wait_for(timeout=60_000)
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline:
+            text = bot.last.inner_text().strip()
+            if text and text != "…":
+                break
+            time.sleep(0.3)
+        assert text and text != "…"
+        page.wait_for_function(
+            "() => !document.querySelector('#chatbot .pending, #chatbot .generating')",
+            timeout=60_000,
+        )
+        # history is restored after a reload (same browser storage)
+        page.reload()
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        page.locator("#chatbot").get_by_text("Hello, tell me about yourself").wait_for(
+            timeout=30_000
+        )
+        # the language switch relabels the UI
+        page.get_by_label("English").check()
+        page.get_by_role("button", name="Send").wait_for(timeout=10_000)
+        page.get_by_label("Русский").check()
+        page.get_by_role("button", name="Отправить").wait_for(timeout=10_000)
+        browser.close()
