@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import socket
 import sys
 import threading
@@ -49,15 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     import uvicorn
 
     from app.factory import create_app
+    from app.security.exposure import ExposureError
+    from app.soul import SoulError
     from models.profiles import ProfileError
 
     try:
         app = create_app(settings, share=args.share)
-    except (ProfileError, ValueError, OSError) as exc:
+    except (ProfileError, ExposureError, SoulError, ValueError, OSError) as exc:
         print(f"ikar: cannot start: {exc}", file=sys.stderr)
         return 2
     local = settings.host in ("127.0.0.1", "::1", "localhost")
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"IKAR is running at {url}  (Ctrl+C to stop)", flush=True)
     if args.share:
         threading.Thread(target=open_share_tunnel, args=(settings.port,), daemon=True).start()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # log_config=None keeps IKAR's JSON log handlers on uvicorn's loggers too.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
     return 0
 
 

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 
-from app.services.basic_prompt import BasicPromptAssembler
+from app.observability.health import ComponentHealth, aggregate, disk_health
+from app.observability.logging import LogBuffer
+from app.observability.metrics import Metrics
+from app.security.admin_gate import AdminGate
+from app.security.limits import RateLimiter
+from app.security.users_auth import UserAuthenticator, bearer_token
 from app.services.chat import ChatLimits, ChatService
+from app.services.inner_life import InnerLife
 from app.services.models import ModelManager
+from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
+from app.services.turns import TurnHook
+from app.soul import PromptTemplates, SoulManager
 from app.storage.database import Database
 from app.storage.repositories import UserRepository, migrate_core
 from config.settings import Settings
 from models.profiles import load_profiles
+from models.types import Usage
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SYSTEM_PROMPT = (
-    "Ты — Чатумба, тёплый и остроумный ИИ-компаньон. Отвечай на языке собеседника, "
-    "коротко и по-дружески. You are Chatumba, a warm and witty AI companion: answer in "
-    "the user's language, briefly and kindly."
-)
 
 
 @dataclass
@@ -36,23 +39,36 @@ class Services:
     models: ModelManager
     chat: ChatService
     users: UserRepository
+    soul: SoulManager
+    prompts: SoulPromptAssembler
+    inner_life: InnerLife
+    metrics: Metrics
+    log_buffer: LogBuffer
+    admin_gate: AdminGate
+    auth: UserAuthenticator
+    chat_limiter: RateLimiter
+    heavy_limiter: RateLimiter
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    # -- identity (accounts come with the admin/security work) ---------------------------
+    # -- identity ----------------------------------------------------------------------
     @property
     def accounts_required(self) -> bool:
-        return False
+        """With user accounts configured, every request must say who it is."""
+        return self.auth.users_configured()
 
     def authenticate_request(self, request: Request) -> str | None:
-        return None
+        token = bearer_token(request)
+        return self.auth.user_for_api_token(token) if token else None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start_background(self) -> None:
-        """Preload the model and unload it when idle; both off the event loop."""
+        """Preload the model, unload it when idle, run the inner life: all off the loop."""
         if self.settings.llm_preload:
             self._spawn("model-preload", self._preload)
         self._spawn("idle-unloader", self._idle_loop)
+        if self.settings.inner_life:
+            self._spawn("inner-life", self._inner_life_loop)
 
     def _spawn(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -69,36 +85,64 @@ class Services:
         while not self._stop.wait(30.0):
             self.models.unload_idle()
 
+    def _inner_life_loop(self) -> None:
+        while not self._stop.wait(self.settings.inner_life_interval_s):
+            try:
+                self.inner_life.tick()
+            except Exception:
+                log.exception("inner life tick failed")
+
     def close(self) -> None:
         self._stop.set()
         self.models.unload_all()
         self.db.close()
 
     # -- health ------------------------------------------------------------------------
-    async def health(self) -> dict[str, Any]:
-        components: dict[str, Any] = {}
+    def health_components(self) -> list[ComponentHealth]:
+        components: list[ComponentHealth] = []
         try:
-            db_ok = await self.db.run(self.db.ping)
-            components["db"] = {"state": "ok" if db_ok else "failed", "path": str(self.db.path)}
+            ok = self.db.ping()
+            components.append(
+                ComponentHealth(
+                    name="db", state="ok" if ok else "failed", data={"path": str(self.db.path)}
+                )
+            )
         except Exception as exc:
-            components["db"] = {"state": "failed", "detail": str(exc)}
+            components.append(ComponentHealth(name="db", state="failed", detail=str(exc)))
         llm = self.models.status()
-        components["llm"] = llm.model_dump() | {
-            "state": llm.state,
-            "load_progress": round(self.models.load_progress, 3),
-        }
-        usage = shutil.disk_usage(self.settings.data_dir)
-        components["disk"] = {
-            "state": "ok" if usage.free > 1 << 30 else "degraded",
-            "free_bytes": usage.free,
-        }
-        if components["db"]["state"] != "ok":
-            status = "failed"
-        elif llm.state == "failed" or components["disk"]["state"] != "ok":
-            status = "degraded"
-        else:
-            status = "ok"
-        return {"status": status, "components": components}
+        components.append(
+            ComponentHealth(
+                name="llm",
+                state=llm.state,
+                detail=llm.detail or "",
+                data=llm.model_dump() | {"load_progress": round(self.models.load_progress, 3)},
+            )
+        )
+        components.append(disk_health(self.settings.data_dir, 1 << 30))
+        return components
+
+    async def health(self) -> dict[str, Any]:
+        report = aggregate(await self.db.run(self.health_components), critical={"db"})
+        body = report.model_dump(mode="json")
+        # Flatten each component's data next to its state: clients read components.llm.loaded.
+        for name, comp in body["components"].items():
+            body["components"][name] = {**comp.pop("data", {}), **comp}
+        return body
+
+    # -- metrics hook ------------------------------------------------------------------
+    def record_generation(self, outcome: str, usage: Usage | None) -> None:
+        mapped: Literal["ok", "error", "timeout"] = (
+            "ok" if outcome == "ok" else "timeout" if outcome == "timeout" else "error"
+        )
+        if usage is None:
+            self.metrics.observe_llm(mapped)
+            return
+        self.metrics.observe_llm(
+            mapped,
+            latency_s=usage.total_s,
+            ttft_s=usage.time_to_first_token_s,
+            completion_tokens=usage.completion_tokens,
+        )
 
 
 def build_services(settings: Settings) -> Services:
@@ -115,11 +159,48 @@ def build_services(settings: Settings) -> Services:
         warmup=settings.llm_warmup,
         idle_unload_s=settings.llm_idle_unload_s,
     )
+    soul = SoulManager(db)
+    soul.seed_builtin_personas(settings.personas_dir)
+    soul.get_persona(settings.default_persona)  # fail at start, not at the first message
+    templates = PromptTemplates(settings.prompts_dir / "soul")
+    user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
+    prompts = SoulPromptAssembler(soul, templates, user_name)
+    hooks: list[TurnHook] = [SoulTurnHook(soul, settings.default_persona)]
+    metrics = Metrics()
     chat = ChatService(
         db,
         models,
-        BasicPromptAssembler(DEFAULT_SYSTEM_PROMPT),
+        prompts,
         ChatLimits(settings.max_message_chars, settings.history_turns),
+        hooks=hooks,
         default_language=settings.language,
     )
-    return Services(settings=settings, db=db, models=models, chat=chat, users=UserRepository(db))
+    services = Services(
+        settings=settings,
+        db=db,
+        models=models,
+        chat=chat,
+        users=UserRepository(db),
+        soul=soul,
+        prompts=prompts,
+        inner_life=InnerLife(
+            db,
+            soul,
+            models,
+            prompts,
+            settings.max_unprompted_per_hour,
+            default_persona=settings.default_persona,
+        ),
+        metrics=metrics,
+        log_buffer=LogBuffer(2000),
+        admin_gate=AdminGate(
+            settings.admin_token,
+            lockout_after=settings.admin_lockout_after,
+            lockout_s=settings.admin_lockout_s,
+        ),
+        auth=UserAuthenticator(db),
+        chat_limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
+        heavy_limiter=RateLimiter(settings.heavy_rate_per_min, per_s=60.0),
+    )
+    chat.on_generation = services.record_generation
+    return services

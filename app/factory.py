@@ -6,11 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from app.api import chat_routes, health_routes
+from app.api import chat_routes, health_routes, ops_routes, soul_routes
 from app.api.errors import install_error_handlers
 from app.composition import Services, build_services
+from app.observability.logging import configure_logging
+from app.observability.middleware import HttpMetricsMiddleware, RequestIdMiddleware
+from app.security.cors import add_cors
+from app.security.errors import (
+    SecurityError,
+    SecurityHTTPException,
+    security_exception_handler,
+    to_http,
+)
+from app.security.exposure import exposure_check
+from app.security.limits import BodySizeLimitMiddleware
+from app.soul import SoulError
 from app.ui.blocks import build_ui
 from config.settings import Settings
 
@@ -20,10 +33,16 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Pass `services` to share an object graph (tests); else it is built here.
 
-    `share` says the app will also be reachable through a public tunnel.
+    Refuses (ExposureError) to serve a shared link or a non-loopback address without user
+    accounts: a companion's conversations are private.
     """
-    del share  # the exposure check (accounts required when shared) uses it
     services = services or build_services(settings)
+    exposure_check(settings.host, share, services.auth.users_configured())
+    configure_logging(
+        settings.log_level,
+        [s for s in (settings.admin_token,) if s is not None],
+        buffer=services.log_buffer,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -41,16 +60,43 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_exception_handler(SecurityHTTPException, security_exception_handler)
+
+    @app.exception_handler(SecurityError)
+    async def _security(request: Request, exc: SecurityError) -> JSONResponse:
+        http = to_http(exc, request.headers.get("accept-language"))
+        return await security_exception_handler(request, http)  # type: ignore[return-value]
+
+    @app.exception_handler(SoulError)
+    async def _soul(_: Request, exc: SoulError) -> JSONResponse:
+        return soul_routes.soul_error_response(exc)
+
     app.include_router(health_routes.router)
+    app.include_router(ops_routes.router)
     app.include_router(chat_routes.router)
+    app.include_router(soul_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(
+    uses_accounts = services.auth.users_configured()
+    app = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
         footer_links=["api"],
         show_error=False,
         allowed_paths=[str(settings.resolved_cache_dir)],
+        auth=services.auth.gradio_auth if uses_accounts else None,
+        auth_message="ИКАР: войдите / IKAR: please sign in" if uses_accounts else None,
+        max_file_size=settings.max_upload_bytes,
     )
+    # The last middleware added runs first: request id -> metrics -> CORS -> body limit -> app.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits=[("/gradio_api/upload", settings.max_upload_bytes + (1 << 20))],
+    )
+    add_cors(app, settings.cors_origins)
+    app.add_middleware(HttpMetricsMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     history_turns: int = Field(default=40, ge=1, le=1000, description="Messages read for prompt.")
 
+    # Soul
+    default_persona: str = Field(default="chatumba", description="Persona of new chats.")
+    user_display_name: str = Field(default="", description="How personas address you.")
+    inner_life: bool = Field(default=True, description="Idle thoughts and writing first.")
+    inner_life_interval_s: float = Field(default=300.0, ge=5.0)
+    max_unprompted_per_hour: int = Field(default=2, ge=0, le=60)
+
+    # Security and limits
+    chat_rate_per_min: float = Field(default=30.0, gt=0, description="Per user.")
+    heavy_rate_per_min: float = Field(default=10.0, gt=0, description="Media jobs per user.")
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    admin_lockout_after: int = Field(default=5, ge=1)
+    admin_lockout_s: float = Field(default=300.0, ge=1.0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     # UI / server
     language: Literal["ru", "en"] = "ru"
     host: str = "127.0.0.1"

@@ -73,7 +73,8 @@ async def chat(
     `started`, many `token` (`{"text"}`), then `done` (the same fields as the JSON reply)
     or `error`."""
     user_id = resolve_user(request, body.user_id)
-    services.chat.validate_message(body.message)  # 400/413 before anything is stored
+    services.chat.validate_message(body.message)
+    services.chat_limiter.check(user_id)  # 400/413 before anything is stored
     events = services.chat.send(
         user_id,
         body.message,

@@ -289,7 +289,7 @@ class ChatService:
             usage=usage,
             model=backend.name,
             stopped=stopped,
-            extras=ctx.extras,
+            extras={k: v for k, v in ctx.extras.items() if not k.startswith("_")},
         )
 
     async def complete(self, user_id: str, text: str, **kwargs: object) -> ChatEvent:

@@ -1,0 +1,91 @@
+"""The soul's part in a chat turn: update the state, choose the reaction, build the prompt."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from app.services.turns import TurnContext
+from app.soul import PromptBudget, PromptBuilder, PromptInputs, PromptTemplates, SoulManager
+from app.storage.records import Message
+from models.types import ChatMessage
+
+
+class SoulTurnHook:
+    """Every user message moves the soul; the reaction shapes the reply (or replaces it)."""
+
+    def __init__(self, soul: SoulManager, default_persona: str) -> None:
+        self.soul = soul
+        self.default_persona = default_persona
+
+    def persona_for(self, ctx: TurnContext) -> str:
+        return ctx.persona_id or self.default_persona
+
+    def before_prompt(self, ctx: TurnContext) -> None:
+        persona_id = self.persona_for(ctx)
+        result = self.soul.on_user_turn(ctx.user_id, persona_id, ctx.user_message.content)
+        ctx.persona_id = persona_id
+        ctx.extras["persona"] = persona_id
+        ctx.extras["reaction"] = result.reaction.value
+        ctx.extras["soul"] = result.state.model_dump(mode="json")
+        ctx.extras["_soul_state"] = result.state
+        ctx.extras["_reaction"] = result.reaction
+        if result.pause_text is not None:
+            ctx.canned_reply = result.pause_text
+
+    def transform_reply(self, ctx: TurnContext, reply: str) -> str:
+        return reply
+
+    def after_reply(self, ctx: TurnContext, reply: Message) -> None:
+        return None
+
+
+class SoulPromptAssembler:
+    """Adapts the soul's `PromptBuilder` (one per model, for its token counter and budget)."""
+
+    def __init__(self, soul: SoulManager, templates: PromptTemplates, user_name: str) -> None:
+        self.soul = soul
+        self.templates = templates
+        self.user_name = user_name
+        self._builders: dict[tuple[int, int], PromptBuilder] = {}
+        self._lock = threading.Lock()
+
+    def builder(self, count_tokens: Callable[[str], int], budget_tokens: int) -> PromptBuilder:
+        key = (id(count_tokens.__self__) if hasattr(count_tokens, "__self__") else 0, budget_tokens)
+        with self._lock:
+            builder = self._builders.get(key)
+            if builder is None:
+                budget = PromptBudget(n_ctx=budget_tokens, max_tokens=0, margin=0)
+                builder = PromptBuilder(self.templates, count_tokens, budget)
+                self._builders[key] = builder
+        return builder
+
+    def assemble(
+        self, ctx: TurnContext, count_tokens: Callable[[str], int], budget_tokens: int
+    ) -> list[ChatMessage]:
+        persona_id = ctx.persona_id or ""
+        persona = self.soul.get_persona(persona_id)
+        state = ctx.extras.get("_soul_state") or self.soul.get_state(ctx.user_id, persona_id)
+        reaction = ctx.extras["_reaction"]
+        history = [
+            ChatMessage(role=m.role, content=m.content) for m in ctx.history if m.role != "system"
+        ]
+        built = self.builder(count_tokens, budget_tokens).build(
+            PromptInputs(
+                persona=persona,
+                state=state,
+                reaction=reaction,
+                user_name=ctx.extras.get("user_name") or self.user_name,
+                user_message=ctx.user_message.content,
+                history=history,
+                memories=ctx.memories,
+                media_instructions=ctx.extras.get("media_instructions"),
+            )
+        )
+        ctx.extras["prompt"] = {
+            "tokens": built.prompt_tokens,
+            "history_kept": built.history_kept,
+            "history_dropped": built.history_dropped,
+            "lore": built.lore,
+        }
+        return built.messages
