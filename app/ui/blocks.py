@@ -11,11 +11,7 @@ from app.i18n import t
 from app.ui.chat_tab import ChatTab
 from app.ui.labels import Labels
 from app.ui.session import browser_user
-
-CSS = """
-#model-status { font-size: 0.9em; }
-footer { display: none !important; }
-"""
+from app.ui.tab import UiTab
 
 
 def build_ui(services: Services) -> gr.Blocks:
@@ -23,7 +19,7 @@ def build_ui(services: Services) -> gr.Blocks:
     default_lang = services.settings.language
     with gr.Blocks(title=t("app.title", default_lang), fill_width=True) as blocks:
         session = gr.BrowserState(None, storage_key="ikar_session")
-        with gr.Row():
+        with gr.Row(equal_height=True):
             heading = gr.Markdown(f"## {t('app.title', default_lang)}")
             lang = gr.Radio(
                 choices=[("Русский", "ru"), ("English", "en")],
@@ -31,12 +27,16 @@ def build_ui(services: Services) -> gr.Blocks:
                 label=t("app.language", default_lang),
                 elem_id="ui-language",
                 scale=0,
-                min_width=220,
+                min_width=240,
             )
-        with gr.Tabs(), gr.Tab(t("tab.chat", default_lang), id="chat") as chat_tab_block:
-            labels.add(chat_tab_block, label="tab.chat")
-            chat = ChatTab(services, labels, session)
-            chat.build()
+        chat = ChatTab(services, labels, session)
+        # Each tab is one class in its own module (see app/ui/tab.py); add new ones here.
+        tabs: list[UiTab] = [chat]
+        with gr.Tabs():
+            for tab in tabs:
+                with gr.Tab(t(tab.title_key, default_lang), id=tab.tab_id) as block:
+                    labels.add(block, label=tab.title_key)
+                    tab.build()
 
         def on_language(value: str, stored: dict[str, Any] | None) -> list[Any]:
             new_session = {**(stored or {}), "lang": value}
@@ -56,35 +56,26 @@ def build_ui(services: Services) -> gr.Blocks:
             queue=False,
         )
 
+        load_outputs = [out for tab in tabs for out in tab.load_outputs()]
+
         async def on_load(stored: dict[str, Any] | None, request: gr.Request) -> list[Any]:
             current = browser_user(stored, request)
-            history, conv_id, choices, status = await chat.on_load_session(current)
-            current["conversation_id"] = conv_id
+            values: list[Any] = []
+            for tab in tabs:
+                values.extend(await tab.on_load(current))
             lang_update = gr.update(value=current["lang"], label=t("app.language", current["lang"]))
             return [
                 current,
                 lang_update,
-                history,
-                conv_id,
-                choices,
-                status,
                 f"## {t('app.title', current['lang'])}",
+                *values,
                 *labels.updates(current["lang"]),
             ]
 
         blocks.load(
             on_load,
             [session],
-            [
-                session,
-                lang,
-                chat.chatbot,
-                chat.conv_id,
-                chat.conversations,
-                chat.model_status,
-                heading,
-                *labels.components,
-            ],
+            [session, lang, heading, *load_outputs, *labels.components],
             api_visibility="private",
         )
         timer = gr.Timer(3.0)

@@ -33,6 +33,9 @@ def to_chatbot(messages: list[Message], lang: str) -> ChatHistory:
 class ChatTab:
     """Builds the tab and owns its callbacks; all decisions are in `services.chat`."""
 
+    title_key = "tab.chat"
+    tab_id = "chat"
+
     def __init__(self, services: Services, labels: Labels, session: gr.BrowserState) -> None:
         self.services = services
         self.labels = labels
@@ -167,18 +170,21 @@ class ChatTab:
         return f"{icon} **{t('chat.model_status', lang)}:** {label} ({status.state}){detail}"
 
     # -- callbacks ---------------------------------------------------------------------
-    async def on_load_session(self, session: dict[str, Any]) -> tuple[Any, ...]:
+    def load_outputs(self) -> list[Any]:
+        return [self.chatbot, self.conv_id, self.conversations, self.model_status]
+
+    async def on_load(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = session["user_id"], session["lang"]
         conv_id = session.get("conversation_id")
         history = await self._history(user_id, conv_id, lang)
         if not history:
             conv_id = None
-        return (
+        return [
             history,
             conv_id,
             await self._conversation_choices(user_id, conv_id),
             self.model_status_text(lang),
-        )
+        ]
 
     async def _run_turn(
         self,

@@ -1,0 +1,1 @@
+"""Message catalogues by area; `app.i18n` merges them."""

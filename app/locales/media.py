@@ -1,0 +1,3 @@
+"""Media messages: (Russian, English) by key. Keys start with "media."."""
+
+MESSAGES: dict[str, tuple[str, str]] = {}
