@@ -76,7 +76,9 @@ def bench_latency(sizes: list[int], queries: int) -> None:
                 exact = results
                 recall = 1.0
             else:
-                recall = statistics.mean(len(a & b) / 10 for a, b in zip(results, exact, strict=True))
+                recall = statistics.mean(
+                    len(a & b) / 10 for a, b in zip(results, exact, strict=True)
+                )
             print(
                 f"| {n:,} | {kind} | {build:.1f} | {pct(lat, 50):.2f} | {pct(lat, 95):.2f} |"
                 f" {recall:.3f} |",

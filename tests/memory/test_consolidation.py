@@ -59,9 +59,10 @@ def test_summaries_for_old_windows_are_resumable(make_service, hash_embedder, db
 
 def test_cancel_stops_between_windows(make_service, hash_embedder) -> None:
     now = 1_800_000_000.0
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
 
     def slow_summarize(lines: list[str]) -> str:
+        entered.set()
         gate.wait(5)
         return "s"
 
@@ -69,6 +70,7 @@ def test_cancel_stops_between_windows(make_service, hash_embedder) -> None:
     _conversation(svc, 120, now - 30 * DAY)
     assert svc.start_consolidation()
     assert not svc.start_consolidation()  # one run at a time
+    assert entered.wait(5)  # inside the first window's LLM call
     assert svc.consolidation_status().state == "running"
     assert svc.cancel_consolidation()
     gate.set()
