@@ -15,17 +15,23 @@ from app.observability.metrics import Metrics
 from app.security.admin_gate import AdminGate
 from app.security.limits import RateLimiter
 from app.security.users_auth import UserAuthenticator, bearer_token
+from app.services.admin import AdminService
 from app.services.chat import ChatLimits, ChatService
+from app.services.conversations import ConversationTransfer
 from app.services.inner_life import InnerLife
+from app.services.media_turns import MediaTurnHook
+from app.services.memory_turns import MemoryTurnHook
 from app.services.models import ModelManager
 from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
 from app.services.turns import TurnHook
 from app.soul import PromptTemplates, SoulManager
 from app.storage.database import Database
-from app.storage.repositories import UserRepository, migrate_core
+from app.storage.repositories import MessageRepository, UserRepository, migrate_core
 from config.settings import Settings
+from media.service import MediaService
+from memory import MemoryService, build_memory
 from models.profiles import load_profiles
-from models.types import Usage
+from models.types import ChatMessage, SamplingParams, Usage
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +52,14 @@ class Services:
     log_buffer: LogBuffer
     admin_gate: AdminGate
     auth: UserAuthenticator
+    memory: MemoryService
+    media: MediaService
+    transfer: ConversationTransfer
     chat_limiter: RateLimiter
     heavy_limiter: RateLimiter
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    admin: AdminService = field(init=False)  # needs the rest: set last in build_services
 
     # -- identity ----------------------------------------------------------------------
     @property
@@ -64,6 +74,7 @@ class Services:
     # -- lifecycle ---------------------------------------------------------------------
     def start_background(self) -> None:
         """Preload the model, unload it when idle, run the inner life: all off the loop."""
+        self._spawn("memory-start", self._start_memory)
         if self.settings.llm_preload:
             self._spawn("model-preload", self._preload)
         self._spawn("idle-unloader", self._idle_loop)
@@ -74,6 +85,12 @@ class Services:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self.background.append(thread)
+
+    def _start_memory(self) -> None:
+        try:
+            self.memory.start()
+        except Exception:  # visible in /health; chat works without memory
+            log.exception("memory failed to start")
 
     def _preload(self) -> None:
         try:
@@ -94,7 +111,11 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
-        self.models.unload_all()
+        for closer in (self.memory.close, self.media.close, self.models.unload_all):
+            try:
+                closer()
+            except Exception:
+                log.exception("shutdown step failed")
         self.db.close()
 
     # -- health ------------------------------------------------------------------------
@@ -119,10 +140,38 @@ class Services:
             )
         )
         components.append(disk_health(self.settings.data_dir, 1 << 30))
+        try:
+            mem = self.memory.status()
+            consistent = mem.index.consistent
+            state = "failed" if mem.embedder.state == "failed" else "ok"
+            components.append(
+                ComponentHealth(
+                    name="memory",
+                    state=state,
+                    detail=mem.embedder.detail or "",
+                    data=mem.model_dump(mode="json") | {"index_consistent": consistent},
+                )
+            )
+        except Exception as exc:
+            components.append(ComponentHealth(name="memory", state="failed", detail=str(exc)))
         return components
 
     async def health(self) -> dict[str, Any]:
-        report = aggregate(await self.db.run(self.health_components), critical={"db"})
+        components = await self.db.run(self.health_components)
+        try:
+            media = await self.media.status()
+            failed = [n for n, e in media.engines.items() if e.state == "failed"]
+            components.append(
+                ComponentHealth(
+                    name="media",
+                    state="degraded" if failed else "ok",
+                    detail=", ".join(f"{n}: {media.engines[n].detail}" for n in failed),
+                    data=media.model_dump(mode="json"),
+                )
+            )
+        except Exception as exc:
+            components.append(ComponentHealth(name="media", state="failed", detail=str(exc)))
+        report = aggregate(components, critical={"db"})
         body = report.model_dump(mode="json")
         # Flatten each component's data next to its state: clients read components.llm.loaded.
         for name, comp in body["components"].items():
@@ -165,8 +214,24 @@ def build_services(settings: Settings) -> Services:
     templates = PromptTemplates(settings.prompts_dir / "soul")
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
-    hooks: list[TurnHook] = [SoulTurnHook(soul, settings.default_persona)]
     metrics = Metrics()
+    memory_cfg = settings.memory
+    memory = build_memory(
+        db,
+        memory_cfg,
+        settings.data_dir / "memory",
+        summarize=lambda lines: summarize_with(models, lines),
+    )
+    media_cfg = settings.media
+    if "models_dir" not in media_cfg.model_fields_set:
+        media_cfg = media_cfg.model_copy(update={"models_dir": settings.resolved_models_dir})
+    media = MediaService(media_cfg, db, settings.resolved_cache_dir / "artifacts")
+    messages = MessageRepository(db)
+    hooks: list[TurnHook] = [
+        SoulTurnHook(soul, settings.default_persona),
+        MemoryTurnHook(memory),
+        MediaTurnHook(media, soul, messages),
+    ]
     chat = ChatService(
         db,
         models,
@@ -199,8 +264,28 @@ def build_services(settings: Settings) -> Services:
             lockout_s=settings.admin_lockout_s,
         ),
         auth=UserAuthenticator(db),
+        memory=memory,
+        media=media,
+        transfer=ConversationTransfer(db, memory, soul, settings.max_upload_bytes),
         chat_limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
         heavy_limiter=RateLimiter(settings.heavy_rate_per_min, per_s=60.0),
     )
     chat.on_generation = services.record_generation
+    services.admin = AdminService(services)
     return services
+
+
+def summarize_with(models: ModelManager, lines: list[str]) -> str:
+    """The LLM call memory consolidation uses to turn old turns into one summary."""
+    text = "\n".join(lines)[:6000]
+    prompt = [
+        ChatMessage(
+            role="system",
+            content="Summarise the conversation below in 2-4 sentences: facts about the user, "
+            "their preferences and events. Use the conversation's language. "
+            "Кратко перескажи разговор: факты о пользователе, его предпочтения и события.",
+        ),
+        ChatMessage(role="user", content=text),
+    ]
+    chunks = models.backend().stream(prompt, SamplingParams(max_tokens=200, temperature=0.2))
+    return "".join(c.text for c in chunks).strip()

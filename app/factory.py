@@ -9,7 +9,14 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.api import chat_routes, health_routes, ops_routes, soul_routes
+from app.api import (
+    chat_routes,
+    health_routes,
+    media_routes,
+    memory_routes,
+    ops_routes,
+    soul_routes,
+)
 from app.api.errors import install_error_handlers
 from app.composition import Services, build_services
 from app.observability.logging import configure_logging
@@ -26,6 +33,7 @@ from app.security.limits import BodySizeLimitMiddleware
 from app.soul import SoulError
 from app.ui.blocks import build_ui
 from config.settings import Settings
+from media.errors import MediaError
 
 
 def create_app(
@@ -67,6 +75,10 @@ def create_app(
         http = to_http(exc, request.headers.get("accept-language"))
         return await security_exception_handler(request, http)  # type: ignore[return-value]
 
+    @app.exception_handler(MediaError)
+    async def _media(_: Request, exc: MediaError) -> JSONResponse:
+        return media_routes.media_error_response(exc)
+
     @app.exception_handler(SoulError)
     async def _soul(_: Request, exc: SoulError) -> JSONResponse:
         return soul_routes.soul_error_response(exc)
@@ -75,6 +87,8 @@ def create_app(
     app.include_router(ops_routes.router)
     app.include_router(chat_routes.router)
     app.include_router(soul_routes.router)
+    app.include_router(memory_routes.router)
+    app.include_router(media_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)
@@ -85,7 +99,7 @@ def create_app(
         path="/",
         footer_links=["api"],
         show_error=False,
-        allowed_paths=[str(settings.resolved_cache_dir)],
+        allowed_paths=[str(settings.resolved_cache_dir / "artifacts")],
         auth=services.auth.gradio_auth if uses_accounts else None,
         auth_message="ИКАР: войдите / IKAR: please sign in" if uses_accounts else None,
         max_file_size=settings.max_upload_bytes,

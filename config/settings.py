@@ -15,6 +15,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from media.config import MediaConfig
+from memory.config import MemoryConfig
+
 CONFIG_DIR = Path(__file__).resolve().parent
 
 
@@ -34,6 +37,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        env_nested_delimiter="__",
     )
 
     # Paths
@@ -78,6 +82,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=6666, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
+
+    # Subsystems (nested: IKAR_MEMORY__EMBEDDER=minilm, IKAR_MEDIA__IMAGE__MODEL=/path)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
 
     # Secrets: no defaults, ever.
     admin_token: SecretStr | None = None

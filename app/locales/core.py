@@ -75,4 +75,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Request too large (over {limit} bytes).",
     ),
     "error.not_found": ("Не найдено.", "Not found."),
+    "error.import_failed": (
+        "Не удалось импортировать ({code}): {detail}",
+        "Import failed ({code}): {detail}",
+    ),
+    "error.memory_not_found": ("Воспоминание не найдено.", "Memory not found."),
+    "error.media_failed": ("Не получилось: {detail}", "Could not do it: {detail}"),
+    "error.file_too_large": (
+        "Файл слишком большой (больше {limit} байт).",
+        "The file is too large (over {limit} bytes).",
+    ),
 }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.services.errors import NotFound, ServiceError
 from app.services.models import ModelManager
@@ -225,7 +227,7 @@ class ChatService:
         backend = self.models.backend()
         try:
             for hook in self.hooks:
-                await asyncio.to_thread(hook.before_prompt, ctx)
+                await _call(hook.before_prompt, ctx)
             reply_text = ""
             usage: Usage | None = None
             stopped = False
@@ -260,7 +262,7 @@ class ChatService:
             )
             return
         for hook in self.hooks:
-            reply_text = await asyncio.to_thread(hook.transform_reply, ctx, reply_text)
+            reply_text = await _call(hook.transform_reply, ctx, reply_text)
         meta = {"stopped": True} if stopped else {}
         meta.update({k: v for k, v in ctx.extras.items() if k in ("reaction", "media", "ocr")})
         assistant = await self.db.run(
@@ -277,7 +279,10 @@ class ChatService:
             meta=meta,
         )
         for hook in self.hooks:
-            await asyncio.to_thread(hook.after_reply, ctx, assistant)
+            try:
+                await _call(hook.after_reply, ctx, assistant)
+            except Exception:  # the reply is stored; a failed extra must not hide it
+                log.exception("after-reply hook %s failed", type(hook).__name__)
         if self.on_generation:
             self.on_generation("ok", usage)
         yield ChatEvent(
@@ -335,6 +340,13 @@ async def _stream_in_thread(
             cancel.set()
         with contextlib.suppress(BaseException):
             await task
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Await an async hook method; run a blocking one in a worker thread."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def _title_from(text: str) -> str:

@@ -76,7 +76,7 @@ class SoulPromptAssembler:
                 state=state,
                 reaction=reaction,
                 user_name=ctx.extras.get("user_name") or self.user_name,
-                user_message=ctx.user_message.content,
+                user_message=_with_attachment(ctx),
                 history=history,
                 memories=ctx.memories,
                 media_instructions=ctx.extras.get("media_instructions"),
@@ -89,3 +89,14 @@ class SoulPromptAssembler:
             "lore": built.lore,
         }
         return built.messages
+
+
+def _with_attachment(ctx: TurnContext) -> str:
+    """The user's text plus the text read from an attached image, clearly delimited."""
+    attached = ctx.extras.get("attachment_text")
+    if not attached:
+        return ctx.user_message.content
+    label = (
+        "Текст на приложенном изображении" if ctx.language == "ru" else "Text in the attached image"
+    )
+    return f"{ctx.user_message.content}\n\n[{label}]:\n{attached}"

@@ -41,13 +41,20 @@ class PromptAssembler(Protocol):
 
 
 class TurnHook(Protocol):
-    """Something that takes part in every turn (soul update, memory, media markers)."""
+    """Something that takes part in every turn (soul update, memory, media markers).
 
-    def before_prompt(self, ctx: TurnContext) -> None: ...
+    Each method may be a plain function (run in a worker thread) or a coroutine function
+    (awaited on the event loop): the chat service handles both.
+    """
 
-    def transform_reply(self, ctx: TurnContext, reply: str) -> str: ...
+    @property
+    def before_prompt(self) -> Callable[[TurnContext], Any]: ...
 
-    def after_reply(self, ctx: TurnContext, reply: Message) -> None: ...
+    @property
+    def transform_reply(self) -> Callable[[TurnContext, str], Any]: ...
+
+    @property
+    def after_reply(self) -> Callable[[TurnContext, Message], Any]: ...
 
 
 class ChatEvent(BaseModel):

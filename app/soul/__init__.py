@@ -4,7 +4,7 @@ Public surface: `SoulManager` (service), `PromptBuilder` (prompts), the pure tra
 `transitions`, reactions in `reactions`, inner-life helpers in `inner_life`.
 """
 
-from app.soul.card import Persona, PersonaSummary, PersonaUpdate
+from app.soul.card import LoreEntryEdit, Persona, PersonaSummary, PersonaUpdate
 from app.soul.card_codec import CardLimits, parse_card
 from app.soul.errors import (
     CardError,
@@ -26,6 +26,7 @@ __all__ = [
     "CardError",
     "CardLimits",
     "IkarSoulSettings",
+    "LoreEntryEdit",
     "Mood",
     "Persona",
     "PersonaNotFoundError",

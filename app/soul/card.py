@@ -145,6 +145,19 @@ class PersonaUpdate(BaseModel):
     ikar: IkarSoulSettings | None = None
 
 
+class LoreEntryEdit(BaseModel):
+    """One lorebook entry as an editor sends it back: the four editable fields, and `source`,
+    the index of the current entry it was edited from (its other fields are kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: int | None = Field(default=None, ge=0)
+    keys: list[str] = Field(default_factory=list)
+    content: str = ""
+    enabled: bool = True
+    insertion_order: int = 0
+
+
 _MACRO_RE = re.compile(r"\{\{\s*(char|user)\s*\}\}|<(BOT|USER)>", re.IGNORECASE)
 
 

@@ -12,14 +12,14 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.soul.card import Persona, PersonaSummary, PersonaUpdate
+from app.soul.card import LoreEntryEdit, Persona, PersonaSummary, PersonaUpdate
 from app.soul.card_codec import (
     CardFormat,
     CardLimits,
@@ -155,6 +155,47 @@ class SoulManager:
             data[field] = value
         if update.ikar is not None:
             data.setdefault("extensions", {})["ikar"] = update.ikar.model_dump(mode="json")
+        if raw.get("spec") == "chara_card_v3":
+            data["modification_date"] = int(self.clock())
+        parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)
+        return self._store(persona_id, parsed, builtin=persona.builtin, created=persona.created_at)
+
+    def update_lorebook(self, persona_id: str, entries: Sequence[LoreEntryEdit]) -> Persona:
+        """Replace the lorebook's entries, in the given order; the rest of the card is kept.
+
+        An edit with `source` keeps every other field (name, priority, extensions...) of that
+        current entry (only its first edit does, so ids are not duplicated); entries without
+        keys and content are dropped, as blank editor rows.
+        """
+        persona = self.get_persona(persona_id)
+        raw = json.loads(json.dumps(persona.raw_card))
+        data = raw.setdefault("data", {})
+        book = data.get("character_book")
+        old = book.get("entries", []) if isinstance(book, dict) else []
+        used: set[int] = set()
+        new_entries: list[dict[str, Any]] = []
+        for edit in entries:
+            keys = [key.strip() for key in edit.keys if key.strip()]
+            content = edit.content.strip()
+            if not keys and not content:
+                continue
+            entry: dict[str, Any] = {"extensions": {}, "use_regex": False}
+            src = edit.source
+            if src is not None and src < len(old) and src not in used:
+                used.add(src)
+                entry = dict(old[src])
+            entry.update(
+                keys=keys,
+                content=content,
+                enabled=edit.enabled,
+                insertion_order=edit.insertion_order,
+            )
+            new_entries.append(entry)
+        if not isinstance(book, dict):
+            if not new_entries:
+                return persona
+            book = {"extensions": {}, "entries": []}
+        data["character_book"] = {**book, "entries": new_entries}
         if raw.get("spec") == "chara_card_v3":
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)

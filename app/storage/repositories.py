@@ -210,6 +210,26 @@ class MessageRepository:
             )
         return msg
 
+    def update_meta(self, user_id: str, message_id: str, meta: dict[str, Any]) -> None:
+        with self.db.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE messages SET meta = ? WHERE id = ? AND user_id = ?",
+                (json.dumps(meta, ensure_ascii=False), message_id, user_id),
+            ).rowcount
+        if not changed:
+            raise NotFoundError(message_id)
+
+    def owns_artifact(self, user_id: str, key: str) -> bool:
+        """Whether one of the user's messages refers to this artifact (keys are hex)."""
+        if not key.isalnum():
+            return False
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM messages WHERE user_id = ? AND instr(meta, ?) > 0 LIMIT 1",
+                (user_id, key),
+            ).fetchone()
+        return row is not None
+
     def list(self, user_id: str, conversation_id: str, limit: int | None = None) -> list[Message]:
         """Messages in order; with `limit`, the newest `limit` ones (still oldest first)."""
         query = (

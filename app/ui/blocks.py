@@ -11,6 +11,7 @@ from app.i18n import t
 from app.ui.chat_tab import ChatTab
 from app.ui.labels import Labels
 from app.ui.session import browser_user
+from app.ui.soul_tab import SoulTab
 from app.ui.tab import UiTab
 
 
@@ -31,7 +32,7 @@ def build_ui(services: Services) -> gr.Blocks:
             )
         chat = ChatTab(services, labels, session)
         # Each tab is one class in its own module (see app/ui/tab.py); add new ones here.
-        tabs: list[UiTab] = [chat]
+        tabs: list[UiTab] = [chat, SoulTab(services, labels, session)]
         with gr.Tabs():
             for tab in tabs:
                 with gr.Tab(t(tab.title_key, default_lang), id=tab.tab_id) as block:

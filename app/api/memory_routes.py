@@ -1,0 +1,175 @@
+"""Long-term memory: search, CRUD, export; conversation import and export."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import get_services, resolve_user
+from app.composition import Services
+from app.services.conversations import ImportResult
+from app.services.errors import NotFound, ServiceError
+from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
+
+router = APIRouter(prefix="/api", tags=["memory"])
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=10_000)
+    k: int = Field(default=8, ge=1, le=100)
+    persona: str | None = Field(default=None, max_length=128)
+    mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    user_id: str | None = Field(default=None, max_length=64)
+
+
+class SearchItem(BaseModel):
+    id: int
+    text: str
+    score: float
+    kind: str
+    source_message_ids: list[str]
+    created_at: float
+    pinned: bool = False
+    conversation_id: str | None = None
+    context_before: list[str] = []
+    context_after: list[str] = []
+
+
+class SearchResponse(BaseModel):
+    items: list[SearchItem]
+
+
+class AddMemoryRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+    kind: Literal["manual", "fact"] = "manual"
+    persona: str | None = Field(default=None, max_length=128)
+    importance: float = Field(default=0.7, ge=0.0, le=1.0)
+    pinned: bool = False
+    user_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/memory/search", response_model=SearchResponse)
+async def search(
+    body: SearchRequest, request: Request, services: Services = Depends(get_services)
+) -> SearchResponse:
+    uid = resolve_user(request, body.user_id)
+    hits = await services.db.run(
+        services.memory.search,
+        MemoryQuery(
+            user_id=uid, persona_id=body.persona, query=body.query, k=body.k, mode=body.mode
+        ),
+    )
+    return SearchResponse(items=[SearchItem(**h.model_dump()) for h in hits])
+
+
+@router.post("/memory", response_model=MemoryItem, status_code=201)
+async def add(
+    body: AddMemoryRequest, request: Request, services: Services = Depends(get_services)
+) -> MemoryItem:
+    uid = resolve_user(request, body.user_id)
+    new = NewMemory(
+        user_id=uid,
+        persona_id=body.persona,
+        text=body.text,
+        kind=body.kind,
+        importance=body.importance,
+        pinned=body.pinned,
+    )
+    return await services.db.run(services.memory.add_memory, new)
+
+
+@router.get("/memory/export")
+async def export_memories(
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> Response:
+    uid = resolve_user(request, user_id)
+    data = await services.db.run(services.memory.export_memories, uid)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="ikar-memories.json"'},
+    )
+
+
+@router.get("/memory/{memory_id}", response_model=MemoryItem)
+async def get(
+    memory_id: int,
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> MemoryItem:
+    uid = resolve_user(request, user_id)
+    item = await services.db.run(services.memory.get, memory_id, uid)
+    if item is None:
+        raise NotFound("error.memory_not_found")
+    return item
+
+
+@router.put("/memory/{memory_id}", response_model=MemoryItem)
+async def update(
+    memory_id: int,
+    patch: MemoryPatch,
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> MemoryItem:
+    uid = resolve_user(request, user_id)
+    item = await services.db.run(services.memory.update, memory_id, uid, patch)
+    if item is None:
+        raise NotFound("error.memory_not_found")
+    return item
+
+
+@router.delete("/memory/{memory_id}", status_code=204)
+async def delete(
+    memory_id: int,
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> Response:
+    uid = resolve_user(request, user_id)
+    if not await services.db.run(services.memory.delete, memory_id, uid):
+        raise NotFound("error.memory_not_found")
+    return Response(status_code=204)
+
+
+@router.post("/conversations/import", response_model=ImportResult, status_code=201)
+async def import_conversation(
+    request: Request,
+    file: UploadFile = File(description="IKAR export, SillyTavern JSONL, or a JSON list"),
+    format: Literal["auto", "ikar", "sillytavern", "plain"] = Form("auto"),
+    persona: str | None = Form(None, max_length=128),
+    user_id: str | None = Form(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> ImportResult:
+    uid = resolve_user(request, user_id)
+    limit = services.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ServiceError("error.file_too_large", status_code=413, limit=limit)
+    return await services.db.run(
+        services.transfer.import_file, uid, data, format, file.filename, persona
+    )
+
+
+@router.get("/conversations/{conversation_id}/export")
+async def export_conversation(
+    conversation_id: str,
+    request: Request,
+    format: Literal["md", "json", "jsonl"] = Query("md"),
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> Response:
+    uid = resolve_user(request, user_id)
+    text, media_type = await services.db.run(services.transfer.export, uid, conversation_id, format)
+    name = f"conversation-{conversation_id[:12]}.{format}"
+    return Response(
+        text.encode("utf-8"),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

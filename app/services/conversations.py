@@ -1,0 +1,146 @@
+"""Conversations in and out: import from files (IKAR, SillyTavern, plain JSON) and export."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from app.services.errors import NotFound, ServiceError
+from app.soul import PersonaNotFoundError, SoulManager
+from app.storage.database import Database
+from app.storage.repositories import (
+    ConversationRepository,
+    MessageRepository,
+    NotFoundError,
+    UserRepository,
+)
+from memory import (
+    MEDIA_TYPES,
+    ExportConversation,
+    ExportMessage,
+    ImportFormatError,
+    MemoryService,
+    TurnIn,
+    parse_conversation,
+    render_conversation,
+)
+
+ExportFormat = Literal["md", "json", "jsonl"]
+
+
+class ImportResult(BaseModel):
+    conversation_id: str
+    title: str
+    messages: int
+    source_format: str
+    warnings: list[str]
+
+
+class ConversationTransfer:
+    def __init__(
+        self, db: Database, memory: MemoryService, soul: SoulManager, max_bytes: int
+    ) -> None:
+        self.db = db
+        self.memory = memory
+        self.soul = soul
+        self.max_bytes = max_bytes
+        self.users = UserRepository(db)
+        self.conversations = ConversationRepository(db)
+        self.messages = MessageRepository(db)
+
+    def import_file(
+        self,
+        user_id: str,
+        data: bytes,
+        fmt: str = "auto",
+        filename: str | None = None,
+        persona_id: str | None = None,
+    ) -> ImportResult:
+        """Parse fully first, then write everything in one transaction: never half-imported."""
+        try:
+            parsed = parse_conversation(data, fmt, self.max_bytes, filename)  # type: ignore[arg-type]
+        except ImportFormatError as exc:
+            raise ServiceError("error.import_failed", code=exc.code, detail=str(exc)) from None
+        persona = persona_id or parsed.persona_id
+        if persona is not None:
+            try:
+                self.soul.get_persona(persona)
+            except PersonaNotFoundError:
+                persona = None
+        self.users.get_or_create(user_id)
+        with self.db.transaction():
+            conv = self.conversations.create(
+                user_id, parsed.title[:120] or "Import", persona, created_at=parsed.created_at
+            )
+            stored = [
+                self.messages.add(
+                    conv.id,
+                    user_id,
+                    m.role,
+                    m.author,
+                    m.content,
+                    persona_id=persona,
+                    meta={"imported": parsed.source_format, "source_id": m.source_id},
+                    created_at=m.created_at,
+                )
+                for m in parsed.messages
+            ]
+        self.memory.remember_turns(
+            [
+                TurnIn(
+                    user_id=user_id,
+                    persona_id=persona,
+                    conversation_id=conv.id,
+                    message_id=m.id,
+                    role=m.role,
+                    text=m.content,
+                    created_at=m.created_at,
+                )
+                for m in stored
+                if m.role in ("user", "assistant") and m.content.strip()
+            ]
+        )
+        return ImportResult(
+            conversation_id=conv.id,
+            title=conv.title,
+            messages=len(stored),
+            source_format=parsed.source_format,
+            warnings=parsed.warnings,
+        )
+
+    def export(self, user_id: str, conversation_id: str, fmt: ExportFormat) -> tuple[str, str]:
+        """(text, media type) of one conversation."""
+        try:
+            conv = self.conversations.get(user_id, conversation_id)
+        except NotFoundError:
+            raise NotFound("error.conversation_not_found") from None
+        msgs = self.messages.list(user_id, conversation_id)
+        character = conv.persona_id or "assistant"
+        if conv.persona_id:
+            try:
+                character = self.soul.get_persona(conv.persona_id).name
+            except PersonaNotFoundError:
+                character = conv.persona_id  # the persona was deleted since
+        text = render_conversation(
+            [
+                ExportMessage(
+                    id=m.id,
+                    role=m.role,
+                    author=m.author,
+                    content=m.content,
+                    created_at=m.created_at,
+                )
+                for m in msgs
+            ],
+            fmt,
+            ExportConversation(
+                id=conv.id,
+                title=conv.title,
+                persona_id=conv.persona_id,
+                user_name=user_id,
+                character_name=character,
+                created_at=conv.created_at,
+            ),
+        )
+        return text, MEDIA_TYPES[fmt]

@@ -1,0 +1,72 @@
+"""Memory in a chat turn: recall before the prompt, remember both turns after the reply."""
+
+from __future__ import annotations
+
+import logging
+
+from app.services.turns import TurnContext
+from app.storage.records import Message
+from memory import MemoryQuery, MemoryService, format_memory_line
+
+log = logging.getLogger(__name__)
+
+
+class MemoryTurnHook:
+    """Fills the prompt's memory slot and stores every turn (embedding runs in the background)."""
+
+    def __init__(self, memory: MemoryService, k: int = 6) -> None:
+        self.memory = memory
+        self.k = k
+
+    def before_prompt(self, ctx: TurnContext) -> None:
+        self._recall(ctx)
+        # Remember the user's words now, so a failed generation does not lose them.
+        self._remember(ctx, ctx.user_message)
+
+    def _recall(self, ctx: TurnContext) -> None:
+        try:
+            hits = self.memory.retriever.search(
+                MemoryQuery(
+                    user_id=ctx.user_id,
+                    persona_id=ctx.persona_id,
+                    query=ctx.user_message.content[:2000],
+                    k=self.k + 4,
+                )
+            )
+        except Exception as exc:  # memory is an extra: the reply must still come
+            log.warning("memory recall failed: %s", exc)
+            return
+        # What the prompt already carries as recent history needs no second copy.
+        in_history = {m.id for m in ctx.history} | {ctx.user_message.id}
+        fresh = [h for h in hits if not set(h.source_message_ids) & in_history][: self.k]
+        ctx.memories = [format_memory_line(h) for h in fresh]
+        ctx.extras["memories"] = [
+            {
+                "id": h.id,
+                "text": h.text,
+                "score": round(h.score, 4),
+                "kind": h.kind,
+                "source_message_ids": h.source_message_ids,
+                "created_at": h.created_at,
+            }
+            for h in fresh
+        ]
+
+    def transform_reply(self, ctx: TurnContext, reply: str) -> str:
+        return reply
+
+    def after_reply(self, ctx: TurnContext, reply: Message) -> None:
+        if not reply.meta.get("stopped"):
+            self._remember(ctx, reply)
+
+    def _remember(self, ctx: TurnContext, msg: Message) -> None:
+        if msg.content.strip():
+            self.memory.remember_turn(
+                ctx.user_id,
+                ctx.persona_id,
+                ctx.conversation_id,
+                msg.id,
+                msg.role,
+                msg.content,
+                msg.created_at,
+            )
