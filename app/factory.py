@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api import (
+    admin_routes,
     chat_routes,
     health_routes,
     media_routes,
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(soul_routes.router)
     app.include_router(memory_routes.router)
     app.include_router(media_routes.router)
+    app.include_router(admin_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)

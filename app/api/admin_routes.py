@@ -42,9 +42,7 @@ async def admin_required(request: Request) -> None:
     await require_admin(get_services(request).admin_gate)(request)
 
 
-router = APIRouter(
-    prefix="/api/admin", tags=["admin"], dependencies=[Depends(admin_required)]
-)
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(admin_required)])
 
 
 async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -168,9 +166,7 @@ async def consolidation_status(services: Services = Depends(get_services)) -> An
 
 
 @router.post("/consolidation")
-async def consolidation(
-    body: ConsolidationBody, services: Services = Depends(get_services)
-) -> Any:
+async def consolidation(body: ConsolidationBody, services: Services = Depends(get_services)) -> Any:
     return await call(services.admin.consolidation, body.action, body.user_id)
 
 

@@ -20,7 +20,7 @@ from models.errors import LLMError, LLMTimeoutError, ModelUnavailableError, Prom
 log = logging.getLogger(__name__)
 
 
-def error_body(code: str, key: str, **params: object) -> dict[str, object]:
+def error_body(code: str, key: str, /, **params: object) -> dict[str, object]:
     messages = both(key, **params)
     return {"error": code, "message": messages["en"], "messages": messages}
 

@@ -196,7 +196,7 @@ class AdminService:
             ).fetchone()
         if row is None:
             raise AdminError("admin.error.user_not_found", 404, user=user_id)
-        return row  # type: ignore[no-any-return]
+        return row
 
     def export_user(self, user_id: str) -> dict[str, Any]:
         """One user's data as JSON: conversations with messages, soul states, memories.
@@ -245,6 +245,21 @@ class AdminService:
         if memory is not None:
             doc["memories"] = json.loads(memory.export_memories(user_id))["memories"]
         return doc
+
+    def write_export(self, user_id: str) -> Path:
+        """`export_user` as a JSON file under the cache (which the UI may serve)."""
+        doc = self.export_user(user_id)
+        folder = self.settings.resolved_cache_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", user_id)[:40] or "user"
+        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%d-%H%M%S")
+        target = folder / f"ikar-user-{stem}-{stamp}.json"
+        target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        for old in sorted(folder.glob("ikar-user-*.json"), key=lambda p: p.stat().st_mtime)[
+            :-KEEP_BACKUPS
+        ]:
+            old.unlink(missing_ok=True)
+        return target
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Forget one user: memories, souls, then the user row (conversations and messages
@@ -347,9 +362,7 @@ class AdminService:
         return hooks[0].default_persona if hooks else self.settings.default_persona
 
     def persona_defaults(self) -> PersonaDefaults:
-        personas = [
-            {"id": p.id, "name": p.name} for p in self._services.soul.list_personas()
-        ]
+        personas = [{"id": p.id, "name": p.name} for p in self._services.soul.list_personas()]
         return PersonaDefaults(
             default_persona=self.default_persona,
             configured=self.settings.default_persona,

@@ -8,6 +8,7 @@ import gradio as gr
 
 from app.composition import Services
 from app.i18n import t
+from app.ui.admin_tab import AdminTab
 from app.ui.chat_tab import ChatTab
 from app.ui.labels import Labels
 from app.ui.session import browser_user
@@ -32,7 +33,11 @@ def build_ui(services: Services) -> gr.Blocks:
             )
         chat = ChatTab(services, labels, session)
         # Each tab is one class in its own module (see app/ui/tab.py); add new ones here.
-        tabs: list[UiTab] = [chat, SoulTab(services, labels, session)]
+        tabs: list[UiTab] = [
+            chat,
+            SoulTab(services, labels, session),
+            AdminTab(services, labels, session),
+        ]
         with gr.Tabs():
             for tab in tabs:
                 with gr.Tab(t(tab.title_key, default_lang), id=tab.tab_id) as block:
