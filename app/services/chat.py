@@ -71,6 +71,9 @@ class ChatService:
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
 
+    def is_running(self, user_id: str) -> bool:
+        return user_id in self._running
+
     def stop(self, user_id: str) -> bool:
         """Ask the user's running generation to stop; its partial reply is kept."""
         event = self._running.get(user_id)
@@ -264,7 +267,8 @@ class ChatService:
         for hook in self.hooks:
             reply_text = await _call(hook.transform_reply, ctx, reply_text)
         meta = {"stopped": True} if stopped else {}
-        meta.update({k: v for k, v in ctx.extras.items() if k in ("reaction", "media", "ocr")})
+        # What the UI shows with the reply after a reload: the reaction and what was recalled.
+        meta.update({k: v for k, v in ctx.extras.items() if k in ("reaction", "memories")})
         assistant = await self.db.run(
             self.messages.add,
             conv.id,

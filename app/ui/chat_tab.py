@@ -1,4 +1,5 @@
-"""The Chat tab: conversations, streaming replies, stop, regenerate, edit."""
+"""The Chat tab: conversations, persona, streaming replies, stop, regenerate, edit, voice,
+image reading and drawing."""
 
 from __future__ import annotations
 
@@ -11,23 +12,11 @@ from app.composition import Services
 from app.i18n import t
 from app.services.errors import ServiceError
 from app.services.turns import ChatEvent
-from app.storage.records import Message
 from app.storage.repositories import NotFoundError
+from app.ui.chat_media import ChatMedia
+from app.ui.chat_render import ChatHistory, to_chatbot
 from app.ui.labels import Labels
-
-ChatHistory = list[dict[str, Any]]
-
-
-def to_chatbot(messages: list[Message], lang: str) -> ChatHistory:
-    out: ChatHistory = []
-    for m in messages:
-        if m.role == "system":
-            continue
-        content = m.content
-        if m.meta.get("stopped"):
-            content = f"{content} {t('chat.stopped', lang)}"
-        out.append({"role": m.role, "content": content})
-    return out
+from media.markers import hide_partial_marker
 
 
 class ChatTab:
@@ -40,12 +29,22 @@ class ChatTab:
         self.services = services
         self.labels = labels
         self.session = session
+        self.media = ChatMedia(services)
 
     # -- layout ------------------------------------------------------------------------
     def build(self) -> None:
         lb = self.labels
         with gr.Row():
-            with gr.Column(scale=1, min_width=220):
+            with gr.Column(scale=1, min_width=240):
+                self.persona = lb.add(
+                    gr.Dropdown(
+                        choices=self._persona_choices(),
+                        interactive=True,
+                        value=self.services.settings.default_persona,
+                        elem_id="persona-select",
+                    ),
+                    label="chat.persona",
+                )
                 self.conversations = lb.add(
                     gr.Dropdown(
                         choices=[], value=None, interactive=True, elem_id="conversation-select"
@@ -64,8 +63,17 @@ class ChatTab:
                         gr.Button(size="sm", variant="stop"), value="chat.delete"
                     )
                 self.model_status = gr.Markdown(elem_id="model-status")
+                self.speak_toggle = lb.add(
+                    gr.Checkbox(value=False, elem_id="speak-replies"), label="chat.speak_replies"
+                )
+                self.voice_out = lb.add(
+                    gr.Audio(
+                        autoplay=True, interactive=False, elem_id="voice-out", type="filepath"
+                    ),
+                    label="chat.voice_out",
+                )
             with gr.Column(scale=4):
-                self.chatbot = gr.Chatbot(height=520, elem_id="chatbot", buttons=["copy"])
+                self.chatbot = gr.Chatbot(height=540, elem_id="chatbot", buttons=["copy"])
                 self.textbox = lb.add(
                     gr.Textbox(lines=2, max_lines=8, elem_id="chat-input", autofocus=True),
                     label="chat.input",
@@ -82,7 +90,58 @@ class ChatTab:
                         gr.Button(elem_id="regenerate"), value="chat.regenerate"
                     )
                     self.edit_btn = lb.add(gr.Button(elem_id="edit-last"), value="chat.edit_last")
+                with gr.Accordion(open=False, elem_id="media-tools") as tools:
+                    lb.add(tools, label="chat.media_tools")
+                    with gr.Row():
+                        self.attach = lb.add(
+                            gr.Image(
+                                type="filepath",
+                                sources=["upload", "clipboard"],
+                                height=160,
+                                elem_id="chat-attach",
+                            ),
+                            label="chat.attach_image",
+                        )
+                        self.mic = lb.add(
+                            gr.Audio(
+                                sources=["microphone", "upload"],
+                                type="filepath",
+                                elem_id="chat-mic",
+                            ),
+                            label="chat.mic",
+                        )
+                    with gr.Accordion(open=False) as draw_box:
+                        lb.add(draw_box, label="chat.draw")
+                        cfg = self.services.settings.media.image
+                        self.draw_prompt = lb.add(gr.Textbox(max_lines=3), label="chat.draw_prompt")
+                        self.draw_negative = lb.add(
+                            gr.Textbox(max_lines=2), label="chat.draw_negative"
+                        )
+                        with gr.Row():
+                            self.draw_w = lb.add(
+                                gr.Slider(64, cfg.max_width, step=64, value=cfg.default_width),
+                                label="chat.draw_width",
+                            )
+                            self.draw_h = lb.add(
+                                gr.Slider(64, cfg.max_height, step=64, value=cfg.default_height),
+                                label="chat.draw_height",
+                            )
+                            self.draw_steps = lb.add(
+                                gr.Slider(1, cfg.max_steps, step=1, value=cfg.default_steps),
+                                label="chat.draw_steps",
+                            )
+                            self.draw_seed = lb.add(
+                                gr.Number(value=0, precision=0), label="chat.draw_seed"
+                            )
+                        self.draw_btn = lb.add(
+                            gr.Button(variant="primary"), value="chat.draw_button"
+                        )
+                        self.gallery = lb.add(
+                            gr.Gallery(columns=4, height=260, elem_id="chat-gallery"),
+                            label="chat.gallery",
+                        )
         self.conv_id = gr.State(None)
+        self.shown = gr.State(0)  # stored messages on screen, to spot unprompted ones
         self._wire()
 
     def _wire(self) -> None:
@@ -92,29 +151,40 @@ class ChatTab:
             self.conv_id,
             self.conversations,
             self.model_status,
+            self.attach,
+            self.voice_out,
+            self.shown,
         ]
-        send_inputs = [self.textbox, self.session, self.conv_id]
-        sent = self.textbox.submit(self.on_send, send_inputs, turn_outputs, api_name="send_message")
-        clicked = self.send_btn.click(
-            self.on_send, send_inputs, turn_outputs, api_visibility="private"
-        )
+        send_inputs = [
+            self.textbox,
+            self.session,
+            self.conv_id,
+            self.persona,
+            self.attach,
+            self.speak_toggle,
+        ]
+        self.textbox.submit(self.on_send, send_inputs, turn_outputs, api_name="send_message")
+        self.send_btn.click(self.on_send, send_inputs, turn_outputs, api_visibility="private")
         self.stop_btn.click(
             self.on_stop, [self.session], None, api_visibility="private", queue=False
         )
         self.regen_btn.click(
-            self.on_regenerate, [self.session, self.conv_id], turn_outputs, api_name="regenerate"
+            self.on_regenerate,
+            [self.session, self.conv_id, self.persona, self.speak_toggle],
+            turn_outputs,
+            api_name="regenerate",
         )
         self.edit_btn.click(self.on_edit, send_inputs, turn_outputs, api_name="edit_last")
         self.new_btn.click(
             self.on_new,
             [self.session],
-            [self.chatbot, self.conv_id, self.conversations, self.title],
+            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
             api_visibility="private",
         )
         self.conversations.input(
             self.on_select,
             [self.conversations, self.session],
-            [self.chatbot, self.conv_id, self.title],
+            [self.chatbot, self.conv_id, self.title, self.persona, self.shown],
             api_visibility="private",
         )
         self.rename_btn.click(
@@ -126,10 +196,37 @@ class ChatTab:
         self.delete_btn.click(
             self.on_delete,
             [self.session, self.conv_id],
-            [self.chatbot, self.conv_id, self.conversations, self.title],
+            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
             api_visibility="private",
         )
-        del sent, clicked
+        for event in (self.mic.stop_recording, self.mic.upload):
+            event(
+                self.media.transcribe,
+                [self.mic, self.session, self.textbox],
+                [self.textbox, self.mic],
+                api_visibility="private",
+            )
+        self.chatbot.select(
+            self.media.on_select_reply,
+            [self.session, self.persona],
+            [self.voice_out],
+            api_visibility="private",
+        )
+        self.draw_btn.click(
+            self.media.draw,
+            [
+                self.draw_prompt,
+                self.draw_negative,
+                self.draw_w,
+                self.draw_h,
+                self.draw_steps,
+                self.draw_seed,
+                self.gallery,
+                self.session,
+            ],
+            [self.gallery],
+            api_name="draw",
+        )
         # Remember the open conversation in the browser, so a reload reopens it.
         self.conv_id.change(
             lambda cid, s: {**(s or {}), "conversation_id": cid},
@@ -138,30 +235,41 @@ class ChatTab:
             api_visibility="private",
             queue=False,
         )
+        poll = gr.Timer(5.0)
+        poll.tick(
+            self.on_poll,
+            [self.session, self.conv_id, self.shown],
+            [self.chatbot, self.shown],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
 
     # -- helpers -----------------------------------------------------------------------
+    def _persona_choices(self) -> list[tuple[str, str]]:
+        return [(p.name, p.id) for p in self.services.soul.list_personas()]
+
     async def _conversation_choices(self, user_id: str, selected: str | None) -> Any:
         convs = await self.services.db.run(self.services.chat.conversations.list, user_id)
         choices = [(c.title, c.id) for c in convs]
         ids = {c.id for c in convs}
         return gr.update(choices=choices, value=selected if selected in ids else None)
 
-    async def _history(self, user_id: str, conv_id: str | None, lang: str) -> ChatHistory:
+    async def _history(
+        self, user_id: str, conv_id: str | None, lang: str
+    ) -> tuple[ChatHistory, int]:
         if not conv_id:
-            return []
+            return [], 0
         try:
             msgs = await self.services.db.run(self.services.chat.messages.list, user_id, conv_id)
-        except Exception:
-            return []
-        return to_chatbot(msgs, lang)
+        except NotFoundError:
+            return [], 0
+        return to_chatbot(msgs, lang, self.services.media.artifact_path), len(msgs)
 
     def model_status_text(self, lang: str) -> str:
         status = self.services.models.status()
-        label = (
-            self.services.models.profiles[status.model].label
-            if status.model in self.services.models.profiles
-            else status.model
-        )
+        profile = self.services.models.profiles.get(status.model)
+        label = profile.label if profile else status.model
         if status.state == "loading":
             pct = int(self.services.models.load_progress * 100)
             return f"⏳ {t('chat.loading_model', lang)} {pct}%"
@@ -171,20 +279,49 @@ class ChatTab:
 
     # -- callbacks ---------------------------------------------------------------------
     def load_outputs(self) -> list[Any]:
-        return [self.chatbot, self.conv_id, self.conversations, self.model_status]
+        return [
+            self.chatbot,
+            self.conv_id,
+            self.conversations,
+            self.model_status,
+            self.shown,
+            self.persona,
+        ]
 
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = session["user_id"], session["lang"]
         conv_id = session.get("conversation_id")
-        history = await self._history(user_id, conv_id, lang)
-        if not history:
+        history, shown = await self._history(user_id, conv_id, lang)
+        persona: Any = gr.update(choices=await self.services.db.run(self._persona_choices))
+        if not history or conv_id is None:
             conv_id = None
+        else:
+            conv = await self.services.db.run(
+                self.services.chat.conversations.get, user_id, conv_id
+            )
+            if conv.persona_id:
+                persona = gr.update(
+                    choices=await self.services.db.run(self._persona_choices), value=conv.persona_id
+                )
         return [
             history,
             conv_id,
             await self._conversation_choices(user_id, conv_id),
             self.model_status_text(lang),
+            shown,
+            persona,
         ]
+
+    async def on_poll(
+        self, session: dict[str, Any] | None, conv_id: str | None, shown: int
+    ) -> tuple[Any, Any]:
+        """Show messages that arrived without the user asking (the soul wrote first)."""
+        if not session or not conv_id or self.services.chat.is_running(session["user_id"]):
+            return gr.skip(), gr.skip()
+        history, count = await self._history(session["user_id"], conv_id, session["lang"])
+        if count == shown:
+            return gr.skip(), gr.skip()
+        return history, count
 
     async def _run_turn(
         self,
@@ -193,111 +330,184 @@ class ChatTab:
         session: dict[str, Any],
         conv_id: str | None,
         typed: str,
+        speak: bool,
+        persona_id: str | None,
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         reply = ""
-        status = self.model_status_text(lang)
+        skip = gr.skip()
         try:
             async for event in events:
                 if event.type == "started":
                     conv_id = event.conversation_id
                     history = [*history, {"role": "assistant", "content": "…"}]
-                    yield history, "", conv_id, gr.skip(), status
-                elif event.type == "token":
-                    reply += event.text
-                    history[-1] = {"role": "assistant", "content": reply}
-                    yield history, "", conv_id, gr.skip(), gr.skip()
-                elif event.type == "done":
-                    text = event.reply or ""
-                    if event.stopped:
-                        text = f"{text} {t('chat.stopped', lang)}"
-                    history[-1] = {"role": "assistant", "content": text}
                     yield (
                         history,
                         "",
                         conv_id,
+                        skip,
+                        self.model_status_text(lang),
+                        None,
+                        skip,
+                        skip,
+                    )
+                elif event.type == "token":
+                    reply += event.text
+                    history[-1] = {"role": "assistant", "content": hide_partial_marker(reply)}
+                    yield history, "", conv_id, skip, skip, skip, skip, skip
+                elif event.type == "done":
+                    final, shown = await self._history(session["user_id"], conv_id, lang)
+                    voice: Any = skip
+                    speech = [
+                        m
+                        for m in event.extras.get("media") or []
+                        if m.get("kind") == "speech" and m.get("key")
+                    ]
+                    if speech:
+                        path = self.services.media.artifact_path(str(speech[0]["key"]))
+                        voice = str(path) if path else skip
+                    elif speak and event.reply:
+                        voice = await self.media.speak(event.reply, persona_id, lang) or skip
+                    yield (
+                        final,
+                        "",
+                        conv_id,
                         await self._conversation_choices(session["user_id"], conv_id),
                         self.model_status_text(lang),
+                        skip,
+                        voice,
+                        shown,
                     )
                 elif event.type == "error":
-                    message = t(event.error or "error.llm_failed", lang, detail=event.error or "")
-                    if not (event.error or "").startswith("error."):
-                        message = t(f"error.{event.error_code}", lang, detail=event.error or "")
+                    err = event.error or ""
+                    key = err if err.startswith("error.") else f"error.{event.error_code}"
+                    message = t(key, lang, detail=event.error or "")
                     gr.Warning(message)
                     history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
-                    yield history, typed, conv_id, gr.skip(), self.model_status_text(lang)
+                    yield (
+                        history,
+                        typed,
+                        conv_id,
+                        skip,
+                        self.model_status_text(lang),
+                        skip,
+                        skip,
+                        skip,
+                    )
         except ServiceError as exc:
             gr.Warning(t(exc.key, lang, **exc.params))
-            yield gr.skip(), typed, conv_id, gr.skip(), gr.skip()
+            yield skip, typed, conv_id, skip, skip, skip, skip, skip
 
     async def on_send(
-        self, text: str, session: dict[str, Any], conv_id: str | None
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        attach: str | None,
+        speak: bool,
+        progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
-        history = await self._history(session["user_id"], conv_id, lang)
+        skip = gr.skip()
         try:
             self.services.chat.validate_message(text)
         except ServiceError as exc:
             gr.Warning(t(exc.key, lang, **exc.params))
-            yield gr.skip(), text, conv_id, gr.skip(), gr.skip()
+            yield skip, text, conv_id, skip, skip, skip, skip, skip
             return
+        meta: dict[str, object] = {}
+        if attach:
+            read = await self.media.read_image(attach, lang, progress)
+            if read is None:
+                yield skip, text, conv_id, skip, skip, skip, skip, skip
+                return
+            meta["attachment_text"] = read
+        history, _ = await self._history(session["user_id"], conv_id, lang)
         history.append({"role": "user", "content": text})
-        yield history, "", conv_id, gr.skip(), gr.skip()
+        if meta.get("attachment_text"):
+            history.append(
+                {
+                    "role": "user",
+                    "content": str(meta["attachment_text"]),
+                    "metadata": {"title": t("chat.attachment_text", lang)},
+                }
+            )
+        yield history, "", conv_id, skip, skip, None, skip, skip
         events = self.services.chat.send(
-            session["user_id"], text, conversation_id=conv_id, language=lang
+            session["user_id"],
+            text,
+            conversation_id=conv_id,
+            persona_id=persona_id,
+            language=lang,
+            meta=meta,
         )
-        async for update in self._run_turn(events, history, session, conv_id, text):
+        async for update in self._run_turn(
+            events, history, session, conv_id, text, speak, persona_id
+        ):
             yield update
 
     async def on_regenerate(
-        self, session: dict[str, Any], conv_id: str | None
+        self, session: dict[str, Any], conv_id: str | None, persona_id: str | None, speak: bool
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
             gr.Warning(t("error.nothing_to_regenerate", lang))
             return
-        history = await self._history(session["user_id"], conv_id, lang)
+        history, _ = await self._history(session["user_id"], conv_id, lang)
         while history and history[-1]["role"] == "assistant":
             history.pop()
         events = self.services.chat.regenerate(session["user_id"], conv_id, language=lang)
-        async for update in self._run_turn(events, history, session, conv_id, ""):
+        async for update in self._run_turn(
+            events, history, session, conv_id, "", speak, persona_id
+        ):
             yield update
 
     async def on_edit(
-        self, text: str, session: dict[str, Any], conv_id: str | None
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        attach: str | None,
+        speak: bool,
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
             gr.Warning(t("error.nothing_to_edit", lang))
             return
-        history = await self._history(session["user_id"], conv_id, lang)
+        history, _ = await self._history(session["user_id"], conv_id, lang)
         while history and history[-1]["role"] == "assistant":
             history.pop()
-        if history:
+        while history and history[-1]["role"] == "user":
             history.pop()
         history.append({"role": "user", "content": text})
         events = self.services.chat.edit_last(session["user_id"], conv_id, text, language=lang)
-        async for update in self._run_turn(events, history, session, conv_id, text):
+        async for update in self._run_turn(
+            events, history, session, conv_id, text, speak, persona_id
+        ):
             yield update
 
     def on_stop(self, session: dict[str, Any]) -> None:
         self.services.chat.stop(session["user_id"])
 
     async def on_new(self, session: dict[str, Any]) -> tuple[Any, ...]:
-        return [], None, await self._conversation_choices(session["user_id"], None), ""
+        return [], None, await self._conversation_choices(session["user_id"], None), "", 0
 
     async def on_select(self, conv_id: str | None, session: dict[str, Any]) -> tuple[Any, ...]:
-        history = await self._history(session["user_id"], conv_id, session["lang"])
+        history, shown = await self._history(session["user_id"], conv_id, session["lang"])
         title = ""
+        persona: Any = gr.skip()
         if conv_id:
             try:
                 conv = await self.services.db.run(
                     self.services.chat.conversations.get, session["user_id"], conv_id
                 )
                 title = conv.title
-            except Exception:
+                persona = conv.persona_id or gr.skip()
+            except NotFoundError:
                 conv_id = None
-        return history, conv_id, title
+        return history, conv_id, title, persona, shown
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
         title = " ".join((title or "").split())[:120]
@@ -316,4 +526,4 @@ class ChatTab:
                 gr.Info(t("chat.deleted", session["lang"]))
             except NotFoundError:
                 pass  # already gone (deleted in another tab)
-        return [], None, await self._conversation_choices(session["user_id"], None), ""
+        return [], None, await self._conversation_choices(session["user_id"], None), "", 0

@@ -333,11 +333,14 @@ class SoulTab:
                         y="value",
                         color="series",
                         y_lim=[-1.0, 1.0],
-                        height=320,
+                        color_map={
+                            t(f"soul.{series}", lang): _COLORS[series]
+                            for series in HISTORY_SERIES
+                            for lang in ("ru", "en")
+                        },
                         x_title=" ",
                         y_title=" ",
                         color_title=" ",
-                        x_axis_format="%d.%m %H:%M",
                         show_label=True,
                         elem_id="soul-history",
                     ),

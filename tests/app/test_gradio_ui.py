@@ -12,7 +12,9 @@ from tests.conftest import LiveServer
 def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
     client = Client(live_server.url + "/", verbose=False, download_files=False)
     session = {"user_id": "gradio-client-user", "lang": "en"}
-    result = client.predict("Hello there!", session, None, api_name="/send_message")
+    result = client.predict(
+        "Hello there!", session, "chatumba", None, False, api_name="/send_message"
+    )
     chatbot, textbox, conversations = result[0], result[1], result[2]
     assert textbox == ""
     conv_id = conversations["value"]

@@ -1,0 +1,128 @@
+"""The chat's voice, eyes and drawing: callbacks that hand the work to `MediaService`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.composition import Services
+from app.i18n import t
+from media.errors import MediaError
+from media.images.base import ImageParams
+
+
+def progress_bridge(progress: gr.Progress) -> Any:
+    """Media jobs report (fraction, text) from a worker thread; gradio shows a bar."""
+
+    def report(fraction: float, description: str) -> None:
+        progress(min(max(fraction, 0.0), 1.0), desc=description)
+
+    return report
+
+
+class ChatMedia:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def read_image(self, path: str, lang: str, progress: gr.Progress) -> str | None:
+        """The text in an attached image, or None after telling the user what went wrong."""
+        progress(0.0, desc=t("chat.reading_image", lang))
+        try:
+            data = Path(path).read_bytes()
+            result = await self.services.media.ocr(data, progress=progress_bridge(progress))
+        except (MediaError, OSError) as exc:
+            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            return None
+        return result.text
+
+    async def transcribe(
+        self,
+        audio_path: str | None,
+        session: dict[str, Any],
+        current: str,
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[Any, Any]:
+        """Microphone → text in the input box (editable before sending)."""
+        if not audio_path:
+            return gr.skip(), gr.skip()
+        lang = session["lang"]
+        progress(0.0, desc=t("chat.transcribing", lang))
+        try:
+            data = Path(audio_path).read_bytes()
+            heard = await self.services.media.stt(data, language=lang)
+        except (MediaError, OSError) as exc:
+            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            return gr.skip(), None
+        text = f"{current.rstrip()} {heard.text}".strip() if current else heard.text
+        return text, None
+
+    async def speak(self, text: str, persona_id: str | None, lang: str) -> str | None:
+        """A WAV path in the artifact cache for `text`, spoken in the persona's voice."""
+        voice = None
+        if persona_id:
+            try:
+                voice = self.services.soul.get_persona(persona_id).settings.voice
+            except Exception:
+                voice = None
+        try:
+            art = await self.services.media.tts(text[:4000], voice)
+        except MediaError as exc:
+            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            return None
+        return str(art.path) if art.path else None
+
+    async def on_select_reply(
+        self, session: dict[str, Any], persona_id: str | None, evt: gr.SelectData
+    ) -> Any:
+        """Clicking a reply plays it: a play button on every message."""
+        value = evt.value
+        text = (
+            value
+            if isinstance(value, str)
+            else (value or {}).get("text")
+            if isinstance(value, dict)
+            else None
+        )
+        if isinstance(value, list):
+            text = " ".join(str(v.get("text", "")) for v in value if isinstance(v, dict))
+        if not text or not str(text).strip():
+            return gr.skip()
+        return await self.speak(str(text), persona_id, session["lang"])
+
+    async def draw(
+        self,
+        prompt: str,
+        negative: str,
+        width: float,
+        height: float,
+        steps: float,
+        seed: float,
+        gallery: list[Any] | None,
+        session: dict[str, Any],
+        progress: gr.Progress = gr.Progress(),
+    ) -> Any:
+        lang = session["lang"]
+        if not prompt or not prompt.strip():
+            gr.Warning(t("error.empty_message", lang))
+            return gr.skip()
+        progress(0.0, desc=t("chat.drawing", lang))
+        try:
+            params = ImageParams(
+                prompt=prompt,
+                negative_prompt=negative or None,
+                width=int(width),
+                height=int(height),
+                steps=int(steps),
+                seed=int(seed) if seed else None,
+            )
+            art = await self.services.media.generate_image(
+                params, progress=progress_bridge(progress)
+            )
+        except (MediaError, ValueError) as exc:
+            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            return gr.skip()
+        items = [item for item in (gallery or [])]
+        caption = f"{prompt[:60]} (seed {art.meta.get('seed')})"
+        return [(str(art.path), caption), *items][:24]
