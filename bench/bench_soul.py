@@ -10,9 +10,6 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script
 
 from app.soul.card import Persona
 from app.soul.card_codec import parse_card

@@ -20,8 +20,6 @@ class MemoryTurnHook:
 
     def before_prompt(self, ctx: TurnContext) -> None:
         self._recall(ctx)
-        # Remember the user's words now, so a failed generation does not lose them.
-        self._remember(ctx, ctx.user_message)
 
     def _recall(self, ctx: TurnContext) -> None:
         try:
@@ -56,6 +54,10 @@ class MemoryTurnHook:
         return reply
 
     def after_reply(self, ctx: TurnContext, reply: Message) -> None:
+        # Both turns are remembered only now: embedding them while the model reads the
+        # prompt would take a core from it (measured: time to first token x2 on 2 cores).
+        # A turn whose generation failed stays in the conversation, not in long-term memory.
+        self._remember(ctx, ctx.user_message)
         if not reply.meta.get("stopped"):
             self._remember(ctx, reply)
 
