@@ -25,16 +25,21 @@ from typing import Any
 
 import httpx
 
-from app.factory import create_app
 from config.settings import Settings
 from models.types import ChatMessage, SamplingParams
 from tests.conftest import LiveServer, free_port
 
 QUESTIONS = [
-    "Hi! I'm Marta. How are you today?", "What do you like to do on rainy days?",
-    "Tell me something about owls.", "Do you remember my name?", "Recommend me a book.",
-    "Why is the sky blue?", "What should I cook tonight?", "Tell me a short joke.",
-    "How do I stay focused while working?", "What's your favourite season?",
+    "Hi! I'm Marta. How are you today?",
+    "What do you like to do on rainy days?",
+    "Tell me something about owls.",
+    "Do you remember my name?",
+    "Recommend me a book.",
+    "Why is the sky blue?",
+    "What should I cook tonight?",
+    "Tell me a short joke.",
+    "How do I stay focused while working?",
+    "What's your favourite season?",
 ]
 
 
@@ -60,9 +65,13 @@ def stream_app(url: str, message: str, conversation_id: str | None) -> dict[str,
                     raise RuntimeError(line)
     total = time.perf_counter() - started
     usage = done.get("usage") or {}
-    return {"ttft": first or total, "total": total, "tokens": usage.get("completion_tokens", tokens),
-            "conversation_id": done.get("conversation_id"),
-            "tps": tokens / (total - (first or 0)) if total > (first or 0) else 0.0}
+    return {
+        "ttft": first or total,
+        "total": total,
+        "tokens": usage.get("completion_tokens", tokens),
+        "conversation_id": done.get("conversation_id"),
+        "tps": tokens / (total - (first or 0)) if total > (first or 0) else 0.0,
+    }
 
 
 def stream_raw(llm: Any, messages: list[ChatMessage], params: dict[str, Any]) -> dict[str, Any]:
@@ -77,17 +86,29 @@ def stream_raw(llm: Any, messages: list[ChatMessage], params: dict[str, Any]) ->
                 first = time.perf_counter() - started
             tokens += 1
     total = time.perf_counter() - started
-    return {"ttft": first or total, "total": total, "tokens": tokens,
-            "tps": tokens / (total - (first or 0)) if total > (first or 0) else 0.0}
+    return {
+        "ttft": first or total,
+        "total": total,
+        "tokens": tokens,
+        "tps": tokens / (total - (first or 0)) if total > (first or 0) else 0.0,
+    }
 
 
 def cold_start(model: str, data_dir: Path) -> tuple[float, float]:
     port = free_port()
-    env = {**os.environ, "IKAR_DATA_DIR": str(data_dir), "IKAR_DEFAULT_MODEL": model,
-           "IKAR_INNER_LIFE": "false"}
+    env = {
+        **os.environ,
+        "IKAR_DATA_DIR": str(data_dir),
+        "IKAR_DEFAULT_MODEL": model,
+        "IKAR_INNER_LIFE": "false",
+    }
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "launch.py", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     health = ready = None
     try:
         while time.perf_counter() - started < 600:
@@ -115,14 +136,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    print(f"# bench_chat  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  "
-          f"{platform.processor() or platform.machine()}  cores={os.cpu_count()}  "
-          f"model={args.model}  threads={args.threads}  max_tokens={args.max_tokens}")
+    print(
+        f"# bench_chat  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  "
+        f"{platform.processor() or platform.machine()}  cores={os.cpu_count()}  "
+        f"model={args.model}  threads={args.threads}  max_tokens={args.max_tokens}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        settings = Settings(_env_file=None, data_dir=data, default_model=args.model,  # type: ignore[call-arg]
-                            llm_threads=args.threads, inner_life=False, chat_rate_per_min=1e6,
-                            models_dir=Path.home() / ".local/share/ikar/models")
+        settings = Settings(
+            _env_file=None,
+            data_dir=data,
+            default_model=args.model,  # type: ignore[call-arg]
+            llm_threads=args.threads,
+            inner_life=False,
+            chat_rate_per_min=1e6,
+            models_dir=Path.home() / ".local/share/ikar/models",
+        )
         profile_max = None
         with LiveServer(settings) as server:
             services = server.services
@@ -134,8 +163,11 @@ def main() -> None:
             sent: list[list[ChatMessage]] = []
             original = backend.stream
 
-            def capture(messages: list[ChatMessage], params: SamplingParams | None = None,
-                        cancel: Any = None) -> Any:
+            def capture(
+                messages: list[ChatMessage],
+                params: SamplingParams | None = None,
+                cancel: Any = None,
+            ) -> Any:
                 sent.append(messages)
                 return original(messages, SamplingParams(seed=1, temperature=0.0), cancel)
 
@@ -151,12 +183,22 @@ def main() -> None:
 
         import llama_cpp
 
-        llm = llama_cpp.Llama(model_path=str(path), n_ctx=backend.n_ctx, n_threads=args.threads,
-                              n_batch=512, verbose=False)
+        llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=backend.n_ctx,
+            n_threads=args.threads,
+            n_batch=512,
+            verbose=False,
+        )
         llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
-        params = {"max_tokens": args.max_tokens, "temperature": 0.0, "seed": 1,
-                  "top_p": backend.profile.sampling.top_p, "top_k": backend.profile.sampling.top_k,  # type: ignore[attr-defined]
-                  "repeat_penalty": backend.profile.sampling.repeat_penalty}  # type: ignore[attr-defined]
+        params = {
+            "max_tokens": args.max_tokens,
+            "temperature": 0.0,
+            "seed": 1,
+            "top_p": backend.profile.sampling.top_p,
+            "top_k": backend.profile.sampling.top_k,  # type: ignore[attr-defined]
+            "repeat_penalty": backend.profile.sampling.repeat_penalty,
+        }  # type: ignore[attr-defined]
         raw_runs = [stream_raw(llm, messages, params) for messages in sent]
         llm.close()
 
@@ -166,8 +208,10 @@ def main() -> None:
         print("\n## Same conversation, app (HTTP SSE) vs raw llama-cpp-python, same prompts")
         print("| | app | raw | app/raw |")
         print("|---|---|---|---|")
-        for key, label in (("ttft", "time to first token, median (s)"),
-                           ("tps", "generated tokens/s, median")):
+        for key, label in (
+            ("ttft", "time to first token, median (s)"),
+            ("tps", "generated tokens/s, median"),
+        ):
             a, r = med(app_runs, key), med(raw_runs, key)
             print(f"| {label} | {a:.3f} | {r:.3f} | {a / r:.2f} |")
         print("\n## Time to first token by turn (KV cache reuse as history grows)")
@@ -175,8 +219,10 @@ def main() -> None:
         print("|---|---|---|---|")
         for i in sorted({0, 1, 4, 9, args.turns - 1}):
             if i < len(app_runs):
-                print(f"| {i + 1} | {app_runs[i]['ttft']:.3f} | {raw_runs[i]['ttft']:.3f} | "
-                      f"{len(sent[i])} |")
+                print(
+                    f"| {i + 1} | {app_runs[i]['ttft']:.3f} | {raw_runs[i]['ttft']:.3f} | "
+                    f"{len(sent[i])} |"
+                )
         health, ready = cold_start(args.model, data / "cold")
         print("\n## Cold start (python launch.py)")
         print(f"- to /health 200: {health:.1f} s; to the model loaded and warm: {ready:.1f} s")

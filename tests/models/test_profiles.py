@@ -17,7 +17,7 @@ def test_shipped_profiles_are_valid() -> None:
 def test_profile_missing_source_field_names_it(tmp_path: Path) -> None:
     path = tmp_path / "m.toml"
     path.write_text('[models.x]\nsource = "gguf"\n')
-    with pytest.raises(ProfileError, match="'x'.*needs 'path'"):
+    with pytest.raises(ProfileError, match=r"'x'.*needs 'path'"):
         load_profiles(path)
 
 
