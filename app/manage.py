@@ -26,7 +26,9 @@ MIN_PASSWORD_CHARS = 8
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app.manage", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m app.manage", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add-user", help="create a user with a password")
