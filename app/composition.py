@@ -21,6 +21,7 @@ from app.services.conversations import ConversationTransfer
 from app.services.inner_life import InnerLife
 from app.services.media_turns import MediaTurnHook
 from app.services.memory_turns import MemoryTurnHook
+from app.services.metrics_sync import MetricsSync
 from app.services.models import ModelManager
 from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
 from app.services.turns import TurnHook
@@ -55,6 +56,7 @@ class Services:
     memory: MemoryService
     media: MediaService
     transfer: ConversationTransfer
+    metrics_sync: MetricsSync
     chat_limiter: RateLimiter
     heavy_limiter: RateLimiter
     background: list[threading.Thread] = field(default_factory=list)
@@ -229,7 +231,7 @@ def build_services(settings: Settings) -> Services:
     messages = MessageRepository(db)
     hooks: list[TurnHook] = [
         SoulTurnHook(soul, settings.default_persona),
-        MemoryTurnHook(memory),
+        MemoryTurnHook(memory, metrics=metrics),
         MediaTurnHook(media, soul, messages),
     ]
     chat = ChatService(
@@ -267,6 +269,7 @@ def build_services(settings: Settings) -> Services:
         memory=memory,
         media=media,
         transfer=ConversationTransfer(db, memory, soul, settings.max_upload_bytes),
+        metrics_sync=MetricsSync(metrics, media, memory),
         chat_limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
         heavy_limiter=RateLimiter(settings.heavy_rate_per_min, per_s=60.0),
     )

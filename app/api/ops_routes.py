@@ -39,5 +39,6 @@ async def metrics(request: Request, services: Services = Depends(get_services)) 
             verify_admin_request(services.admin_gate, request)
         except SecurityError as exc:
             raise to_http(exc, request.headers.get("accept-language")) from None
+    await services.db.run(services.metrics_sync.sync)
     body, content_type = services.metrics.render(request.headers.get("accept"))
     return Response(body, media_type=content_type)

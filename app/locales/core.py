@@ -42,8 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.wrote_first": ("💭 написала сама, без вашего сообщения", "💭 wrote first, unprompted"),
     "chat.media_failed": ("⚠️ Не вышло сделать медиа", "⚠️ Media could not be made"),
     "chat.speak_replies": ("Озвучивать ответы", "Speak replies"),
-    "chat.voice_out": ("Голос (нажмите на ответ, чтобы прослушать)",
-                       "Voice (click a reply to hear it)"),
+    "chat.voice_out": (
+        "Голос (нажмите на ответ, чтобы прослушать)",
+        "Voice (click a reply to hear it)",
+    ),
     "chat.mic": ("Сказать голосом", "Say it aloud"),
     "chat.transcribing": ("Расшифровываю речь…", "Transcribing…"),
     "chat.draw": ("🎨 Нарисовать", "🎨 Draw a picture"),

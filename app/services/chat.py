@@ -104,7 +104,18 @@ class ChatService:
         except NotFoundError:
             raise NotFound("error.conversation_not_found") from None
         if persona_id and persona_id != conv.persona_id:
+            # Switching persona mid-way is allowed; a system row records when and from what.
             await self.db.run(self.conversations.set_persona, user_id, conv.id, persona_id)
+            await self.db.run(
+                self.messages.add,
+                conv.id,
+                user_id,
+                "system",
+                "ikar",
+                f"persona: {conv.persona_id or '-'} -> {persona_id}",
+                persona_id=persona_id,
+                meta={"persona_switch": {"from": conv.persona_id, "to": persona_id}},
+            )
             conv.persona_id = persona_id
         return conv
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from app.observability.metrics import Metrics
 from app.services.turns import TurnContext
 from app.storage.records import Message
 from memory import MemoryQuery, MemoryService, format_memory_line
@@ -14,14 +16,16 @@ log = logging.getLogger(__name__)
 class MemoryTurnHook:
     """Fills the prompt's memory slot and stores every turn (embedding runs in the background)."""
 
-    def __init__(self, memory: MemoryService, k: int = 6) -> None:
+    def __init__(self, memory: MemoryService, k: int = 6, metrics: Metrics | None = None) -> None:
         self.memory = memory
         self.k = k
+        self.metrics = metrics
 
     def before_prompt(self, ctx: TurnContext) -> None:
         self._recall(ctx)
 
     def _recall(self, ctx: TurnContext) -> None:
+        started = time.perf_counter()
         try:
             hits = self.memory.retriever.search(
                 MemoryQuery(
@@ -34,6 +38,8 @@ class MemoryTurnHook:
         except Exception as exc:  # memory is an extra: the reply must still come
             log.warning("memory recall failed: %s", exc)
             return
+        if self.metrics is not None:
+            self.metrics.observe_retrieval(time.perf_counter() - started)
         # What the prompt already carries as recent history needs no second copy.
         in_history = {m.id for m in ctx.history} | {ctx.user_message.id}
         fresh = [h for h in hits if not set(h.source_message_ids) & in_history][: self.k]

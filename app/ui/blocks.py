@@ -11,6 +11,7 @@ from app.i18n import t
 from app.ui.admin_tab import AdminTab
 from app.ui.chat_tab import ChatTab
 from app.ui.labels import Labels
+from app.ui.memory_tab import MemoryTab
 from app.ui.session import browser_user
 from app.ui.soul_tab import SoulTab
 from app.ui.tab import UiTab
@@ -36,6 +37,7 @@ def build_ui(services: Services) -> gr.Blocks:
         tabs: list[UiTab] = [
             chat,
             SoulTab(services, labels, session),
+            MemoryTab(services, labels, session),
             AdminTab(services, labels, session),
         ]
         with gr.Tabs():

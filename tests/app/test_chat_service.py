@@ -138,3 +138,17 @@ def test_concurrent_turns_in_threads_do_not_mix(services: Services) -> None:
     for user, cid in results.items():
         msgs = services.chat.messages.list(user, cid)
         assert msgs[0].content == f"Hello from {user}"
+
+
+def test_switching_persona_mid_conversation_is_recorded(services: Services) -> None:
+    first = _run(services.chat.complete("u1", "Hello", persona_id="chatumba"))
+    cid = first.conversation_id
+    second = _run(services.chat.complete("u1", "Good evening", conversation_id=cid,
+                                         persona_id="ikar-ikarych"))
+    assert second.type == "done"
+    msgs = services.chat.messages.list("u1", cid)
+    switch = [m for m in msgs if m.role == "system"]
+    assert len(switch) == 1
+    assert switch[0].meta["persona_switch"] == {"from": "chatumba", "to": "ikar-ikarych"}
+    assert msgs[-1].persona_id == "ikar-ikarych" and msgs[1].persona_id == "chatumba"
+    assert services.chat.conversations.get("u1", cid).persona_id == "ikar-ikarych"
