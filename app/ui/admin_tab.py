@@ -167,7 +167,7 @@ class AdminTab:
                     label="admin.llm_outcomes",
                 )
                 self.latency_plot = lb.add(
-                    gr.BarPlot(x="metric", y="seconds", elem_id="admin-latency"),
+                    gr.BarPlot(x="metric", y="seconds", x_label_angle=-30, elem_id="admin-latency"),
                     label="admin.latency",
                 )
             self.metrics_json = lb.add(gr.JSON(), label="admin.metrics_summary")
@@ -188,7 +188,11 @@ class AdminTab:
                 )
             self.logs_btn = self._button("admin.refresh", "admin-logs-refresh")
             self.logs_df = gr.Dataframe(
-                headers=LOG_COLUMNS, interactive=False, wrap=True, elem_id="admin-logs"
+                headers=LOG_COLUMNS,
+                interactive=False,
+                wrap=True,
+                column_widths=["17%", "8%", "15%", "12%", "48%"],
+                elem_id="admin-logs",
             )
 
     def _build_backup(self) -> None:
@@ -597,14 +601,14 @@ def metric_frames(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
         {"outcome": list(requests), "count": [float(v) for v in requests.values()]}
     )
     rows = []
-    for area, prefix in (
-        ("llm", "latency"),
-        ("llm", "ttft"),
-        ("retrieval", "latency"),
-        ("http", "latency"),
+    for name, area, prefix in (
+        ("LLM", "llm", "latency"),
+        ("TTFT", "llm", "ttft"),
+        ("retrieval", "retrieval", "latency"),
+        ("HTTP", "http", "latency"),
     ):
         part = summary.get(area, {})
         for q in ("p50", "p95"):
             value = part.get(f"{prefix}_{q}_s")
-            rows.append({"metric": f"{area} {prefix} {q}", "seconds": float(value or 0.0)})
+            rows.append({"metric": f"{name} {q}", "seconds": float(value or 0.0)})
     return outcomes, pd.DataFrame(rows, columns=["metric", "seconds"])

@@ -102,7 +102,7 @@ def test_metrics_summary_and_plot_data(admin_app: AdminApp, auth: dict[str, str]
     assert summary["llm"]["requests"]["ok"] == 1 and summary["llm"]["requests"]["error"] == 1
     outcomes, latency = metric_frames(summary)
     assert dict(zip(outcomes["outcome"], outcomes["count"], strict=True))["ok"] == 1
-    p50 = latency.set_index("metric").loc["llm latency p50", "seconds"]
+    p50 = latency.set_index("metric").loc["LLM p50", "seconds"]
     assert 1.0 <= p50 <= 2.0
 
 
