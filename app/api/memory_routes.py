@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,9 @@ from app.services.errors import NotFound, ServiceError
 from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
 
 router = APIRouter(prefix="/api", tags=["memory"])
+
+# SQLite integers are 64-bit: a larger id is a client error, not a crash.
+MemoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Memory id")]
 
 
 class SearchRequest(BaseModel):
@@ -98,7 +101,7 @@ async def export_memories(
 
 @router.get("/memory/{memory_id}", response_model=MemoryItem)
 async def get(
-    memory_id: int,
+    memory_id: MemoryId,
     request: Request,
     user_id: str | None = Query(None, max_length=64),
     services: Services = Depends(get_services),
@@ -112,7 +115,7 @@ async def get(
 
 @router.put("/memory/{memory_id}", response_model=MemoryItem)
 async def update(
-    memory_id: int,
+    memory_id: MemoryId,
     patch: MemoryPatch,
     request: Request,
     user_id: str | None = Query(None, max_length=64),
@@ -127,7 +130,7 @@ async def update(
 
 @router.delete("/memory/{memory_id}", status_code=204)
 async def delete(
-    memory_id: int,
+    memory_id: MemoryId,
     request: Request,
     user_id: str | None = Query(None, max_length=64),
     services: Services = Depends(get_services),
