@@ -86,7 +86,7 @@ def hits_frame(hits: Sequence[MemoryHit], lang: str) -> pd.DataFrame:
             _short(hit.text),
             when(hit.created_at, lang),
             _pin_mark(hit.pinned),
-            ", ".join(hit.source_message_ids),
+            short_ids(hit.source_message_ids),
         ]
         for hit in hits
     ]
@@ -103,11 +103,23 @@ def items_frame(items: Sequence[MemoryItem], lang: str) -> pd.DataFrame:
             when(item.created_at, lang),
             round(item.importance, 2),
             _pin_mark(item.pinned),
-            ", ".join(item.source_message_ids),
+            short_ids(item.source_message_ids),
         ]
         for item in items
     ]
     return pd.DataFrame(rows, columns=list_headers(lang))
+
+
+def _relabel(frame: pd.DataFrame | None, headers: list[str]) -> Any:
+    """The same rows under headers in another language."""
+    if not isinstance(frame, pd.DataFrame) or len(frame.columns) != len(headers):
+        return pd.DataFrame(columns=headers)
+    return frame.set_axis(headers, axis=1)
+
+
+def short_ids(ids: Sequence[str]) -> str:
+    """Message ids shortened like git hashes; the editor shows them whole."""
+    return ", ".join(i[:8] for i in ids)
 
 
 def page_markdown(offset: int, shown: int, total: int, lang: str) -> str:
@@ -238,7 +250,7 @@ class MemoryTab:
                     gr.Slider(1, 50, value=8, step=1, scale=1, elem_id="memory-search-k"),
                     label="memory.k",
                 )
-            with gr.Row(equal_height=True):
+            with gr.Row():
                 self.mode = lb.add(
                     gr.Radio(
                         choices=_choices("memory.mode", MODES, lang),
@@ -275,7 +287,7 @@ class MemoryTab:
                 label="memory.results",
             )
         with lb.add(gr.Accordion(open=True), label="memory.section.browse"):
-            with gr.Row(equal_height=True):
+            with gr.Row():
                 self.kind_filter = lb.add(
                     gr.Dropdown(
                         choices=[
@@ -322,6 +334,7 @@ class MemoryTab:
                     value="memory.next",
                 )
             self.offset = gr.State(0)
+            self.shown_lang = gr.State(None)
             self.selected = gr.State(None)
             self.editor_info = gr.Markdown(elem_id="memory-editor-info")
             self.edit_text = lb.add(
@@ -355,7 +368,7 @@ class MemoryTab:
                 label="memory.add_text",
                 placeholder="memory.add_placeholder",
             )
-            with gr.Row(equal_height=True):
+            with gr.Row():
                 self.add_kind = lb.add(
                     gr.Radio(
                         choices=_choices("memory.kind", ADD_KINDS, lang),
@@ -551,6 +564,19 @@ class MemoryTab:
             self.on_cancel_consolidation, [self.session], self.stats_outputs, **private
         )
         self.timer.tick(self.on_stats, [self.session], self.stats_outputs, **quiet)
+        self.session.change(
+            self.on_language,
+            [
+                self.session,
+                self.shown_lang,
+                self.persona,
+                self.import_persona,
+                self.results,
+                self.list_table,
+            ],
+            self.language_outputs,
+            **quiet,
+        )
 
     # -- helpers -----------------------------------------------------------------------
     async def _persona_choices(self, lang: str, blank_key: str, selected: str = "") -> Any:
@@ -576,6 +602,9 @@ class MemoryTab:
             kind=t(f"memory.kind.{item.kind}", lang),
             created=when(item.created_at, lang),
         )
+        if item.source_message_ids:
+            sources = ", ".join(f"`{i}`" for i in item.source_message_ids)
+            title += f"  \n{t('memory.col.sources', lang)}: {sources}"
         return [item.id, title, item.text, item.importance, item.pinned, False]
 
     async def _write_export(self, name: str, data: bytes) -> str:
@@ -591,36 +620,79 @@ class MemoryTab:
         return await asyncio.to_thread(write)
 
     # -- callbacks: load ---------------------------------------------------------------
-    def load_outputs(self) -> list[Any]:
+    @property
+    def language_outputs(self) -> list[Any]:
+        """What shows translated choices or headers: `labels` relabels only the labels."""
         return [
+            self.shown_lang,
             self.persona,
             self.import_persona,
             self.mode,
             self.kind_filter,
             self.add_kind,
             self.import_format,
-            self.conversation,
             self.results,
-            *self.list_outputs,
-            *self.editor_outputs,
-            *self.stats_outputs,
+            self.list_table,
         ]
 
-    async def on_load(self, session: dict[str, Any]) -> list[Any]:
-        user_id, lang = _who(session)
+    async def translated(
+        self, lang: Lang, persona: str | None, import_persona: str | None
+    ) -> list[Any]:
+        """Choices in `lang` for `language_outputs` (less the two tables), keeping values."""
         kinds = [(t("memory.kind.any", lang), ""), *_choices("memory.kind", KINDS, lang)]
         return [
-            await self._persona_choices(lang, "memory.all_personas"),
-            await self._persona_choices(lang, "memory.persona_from_file"),
+            lang,
+            await self._persona_choices(lang, "memory.all_personas", persona or ""),
+            await self._persona_choices(lang, "memory.persona_from_file", import_persona or ""),
             gr.update(choices=_choices("memory.mode", MODES, lang)),
             gr.update(choices=kinds),
             gr.update(choices=_choices("memory.kind", ADD_KINDS, lang)),
             gr.update(choices=self._format_choices(lang)),
-            await self._conversation_choices(user_id, session.get("conversation_id")),
+        ]
+
+    def load_outputs(self) -> list[Any]:
+        return [
+            *self.language_outputs,
+            self.search_info,
+            self.page_info,
+            self.offset,
+            *self.editor_outputs,
+            *self.stats_outputs,
+            self.conversation,
+        ]
+
+    async def on_load(self, session: dict[str, Any]) -> list[Any]:
+        user_id, lang = _who(session)
+        table, info, offset = await self.on_page("", False, "", 0, session)
+        return [
+            *await self.translated(lang, None, None),
             pd.DataFrame(columns=search_headers(lang)),
-            *await self.on_page("", False, "", 0, session),
+            table,
+            "",
+            info,
+            offset,
             *self.editor_values(None, lang),
             *await self.on_stats(session),
+            await self._conversation_choices(user_id, session.get("conversation_id")),
+        ]
+
+    async def on_language(
+        self,
+        session: dict[str, Any] | None,
+        shown: str | None,
+        persona: str | None,
+        import_persona: str | None,
+        results: pd.DataFrame | None,
+        listed: pd.DataFrame | None,
+    ) -> list[Any]:
+        """The session changed: when its language did, translate choices and table headers."""
+        _, lang = _who(session)
+        if shown == lang:
+            return [gr.skip() for _ in self.language_outputs]
+        return [
+            *await self.translated(lang, persona, import_persona),
+            _relabel(results, search_headers(lang)),
+            _relabel(listed, list_headers(lang)),
         ]
 
     # -- callbacks: search -------------------------------------------------------------
