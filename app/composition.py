@@ -14,6 +14,7 @@ from app.observability.logging import LogBuffer
 from app.observability.metrics import Metrics
 from app.security.admin_gate import AdminGate
 from app.security.limits import RateLimiter
+from app.security.sessions import SessionSigner
 from app.security.users_auth import UserAuthenticator, bearer_token
 from app.services.admin import AdminService
 from app.services.chat import ChatLimits, ChatService
@@ -61,6 +62,7 @@ class Services:
     heavy_limiter: RateLimiter
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    session_signer: SessionSigner = field(default_factory=SessionSigner)
     admin: AdminService = field(init=False)  # needs the rest: set last in build_services
 
     # -- identity ----------------------------------------------------------------------

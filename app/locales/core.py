@@ -59,6 +59,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.gallery": ("Галерея", "Gallery"),
     "chat.drawing": ("Рисую…", "Drawing…"),
     "chat.media_tools": ("🎙️ Голос, картинки, рисование", "🎙️ Voice, images, drawing"),
+    "error.session_invalid": (
+        "Сессия недействительна: обновите страницу.",
+        "Invalid session: please reload the page.",
+    ),
     "error.empty_message": (
         "Пустое сообщение: напишите хоть что-нибудь.",
         "The message is empty: type something first.",

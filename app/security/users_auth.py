@@ -127,6 +127,12 @@ class UserAuthenticator:
             row = conn.execute("SELECT is_admin FROM users WHERE id = ?", (user_id,)).fetchone()
         return bool(row and row["is_admin"])
 
+    def user_id_for_name(self, name: str) -> str | None:
+        """The id of the account with this login name (names are unique ignoring case)."""
+        with self._db.connect() as conn:
+            rows = conn.execute("SELECT id, name FROM users").fetchall()
+        return self._find_id(rows, name)
+
     def users_configured(self) -> bool:
         """Whether at least one user can log in with a password (see `exposure_check`)."""
         with self._db.connect() as conn:

@@ -67,7 +67,9 @@ def build_ui(services: Services) -> gr.Blocks:
         load_outputs = [out for tab in tabs for out in tab.load_outputs()]
 
         async def on_load(stored: dict[str, Any] | None, request: gr.Request) -> list[Any]:
-            current = browser_user(stored, request)
+            current = browser_user(
+                stored, request, services.session_signer, services.auth.user_id_for_name
+            )
             values: list[Any] = []
             for tab in tabs:
                 values.extend(await tab.on_load(current))

@@ -16,6 +16,7 @@ from app.storage.repositories import NotFoundError
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
 from app.ui.labels import Labels
+from app.ui.session import user_of
 from media.markers import hide_partial_marker
 
 
@@ -246,6 +247,9 @@ class ChatTab:
         )
 
     # -- helpers -----------------------------------------------------------------------
+    def user(self, session: dict[str, Any] | None) -> str:
+        return user_of(self.services.session_signer, session)
+
     def _persona_choices(self) -> list[tuple[str, str]]:
         return [(p.name, p.id) for p in self.services.soul.list_personas()]
 
@@ -289,7 +293,7 @@ class ChatTab:
         ]
 
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
-        user_id, lang = session["user_id"], session["lang"]
+        user_id, lang = self.user(session), session["lang"]
         conv_id = session.get("conversation_id")
         history, shown = await self._history(user_id, conv_id, lang)
         persona: Any = gr.update(choices=await self.services.db.run(self._persona_choices))
@@ -316,9 +320,9 @@ class ChatTab:
         self, session: dict[str, Any] | None, conv_id: str | None, shown: int
     ) -> tuple[Any, Any]:
         """Show messages that arrived without the user asking (the soul wrote first)."""
-        if not session or not conv_id or self.services.chat.is_running(session["user_id"]):
+        if not session or not conv_id or self.services.chat.is_running(self.user(session)):
             return gr.skip(), gr.skip()
-        history, count = await self._history(session["user_id"], conv_id, session["lang"])
+        history, count = await self._history(self.user(session), conv_id, session["lang"])
         if count == shown:
             return gr.skip(), gr.skip()
         return history, count
@@ -356,7 +360,7 @@ class ChatTab:
                     history[-1] = {"role": "assistant", "content": hide_partial_marker(reply)}
                     yield history, "", conv_id, skip, skip, skip, skip, skip
                 elif event.type == "done":
-                    final, shown = await self._history(session["user_id"], conv_id, lang)
+                    final, shown = await self._history(self.user(session), conv_id, lang)
                     voice: Any = skip
                     speech = [
                         m
@@ -372,7 +376,7 @@ class ChatTab:
                         final,
                         "",
                         conv_id,
-                        await self._conversation_choices(session["user_id"], conv_id),
+                        await self._conversation_choices(self.user(session), conv_id),
                         self.model_status_text(lang),
                         skip,
                         voice,
@@ -423,7 +427,7 @@ class ChatTab:
                 yield skip, text, conv_id, skip, skip, skip, skip, skip
                 return
             meta["attachment_text"] = read
-        history, _ = await self._history(session["user_id"], conv_id, lang)
+        history, _ = await self._history(self.user(session), conv_id, lang)
         history.append({"role": "user", "content": text})
         if meta.get("attachment_text"):
             history.append(
@@ -435,7 +439,7 @@ class ChatTab:
             )
         yield history, "", conv_id, skip, skip, None, skip, skip
         events = self.services.chat.send(
-            session["user_id"],
+            self.user(session),
             text,
             conversation_id=conv_id,
             persona_id=persona_id,
@@ -454,10 +458,10 @@ class ChatTab:
         if not conv_id:
             gr.Warning(t("error.nothing_to_regenerate", lang))
             return
-        history, _ = await self._history(session["user_id"], conv_id, lang)
+        history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
             history.pop()
-        events = self.services.chat.regenerate(session["user_id"], conv_id, language=lang)
+        events = self.services.chat.regenerate(self.user(session), conv_id, language=lang)
         async for update in self._run_turn(
             events, history, session, conv_id, "", speak, persona_id
         ):
@@ -476,32 +480,32 @@ class ChatTab:
         if not conv_id:
             gr.Warning(t("error.nothing_to_edit", lang))
             return
-        history, _ = await self._history(session["user_id"], conv_id, lang)
+        history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
             history.pop()
         while history and history[-1]["role"] == "user":
             history.pop()
         history.append({"role": "user", "content": text})
-        events = self.services.chat.edit_last(session["user_id"], conv_id, text, language=lang)
+        events = self.services.chat.edit_last(self.user(session), conv_id, text, language=lang)
         async for update in self._run_turn(
             events, history, session, conv_id, text, speak, persona_id
         ):
             yield update
 
     def on_stop(self, session: dict[str, Any]) -> None:
-        self.services.chat.stop(session["user_id"])
+        self.services.chat.stop(self.user(session))
 
     async def on_new(self, session: dict[str, Any]) -> tuple[Any, ...]:
-        return [], None, await self._conversation_choices(session["user_id"], None), "", 0
+        return [], None, await self._conversation_choices(self.user(session), None), "", 0
 
     async def on_select(self, conv_id: str | None, session: dict[str, Any]) -> tuple[Any, ...]:
-        history, shown = await self._history(session["user_id"], conv_id, session["lang"])
+        history, shown = await self._history(self.user(session), conv_id, session["lang"])
         title = ""
         persona: Any = gr.skip()
         if conv_id:
             try:
                 conv = await self.services.db.run(
-                    self.services.chat.conversations.get, session["user_id"], conv_id
+                    self.services.chat.conversations.get, self.user(session), conv_id
                 )
                 title = conv.title
                 persona = conv.persona_id or gr.skip()
@@ -513,17 +517,17 @@ class ChatTab:
         title = " ".join((title or "").split())[:120]
         if conv_id and title:
             await self.services.db.run(
-                self.services.chat.conversations.rename, session["user_id"], conv_id, title
+                self.services.chat.conversations.rename, self.user(session), conv_id, title
             )
-        return await self._conversation_choices(session["user_id"], conv_id)
+        return await self._conversation_choices(self.user(session), conv_id)
 
     async def on_delete(self, session: dict[str, Any], conv_id: str | None) -> tuple[Any, ...]:
         if conv_id:
             try:
                 await self.services.db.run(
-                    self.services.chat.conversations.delete, session["user_id"], conv_id
+                    self.services.chat.conversations.delete, self.user(session), conv_id
                 )
                 gr.Info(t("chat.deleted", session["lang"]))
             except NotFoundError:
                 pass  # already gone (deleted in another tab)
-        return [], None, await self._conversation_choices(session["user_id"], None), "", 0
+        return [], None, await self._conversation_choices(self.user(session), None), "", 0

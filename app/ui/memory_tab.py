@@ -26,6 +26,7 @@ from app.i18n import Lang, normalize_lang, t
 from app.services.conversations import ExportFormat, ImportResult
 from app.services.errors import ServiceError
 from app.ui.labels import Labels
+from app.ui.session import user_of
 from memory import (
     MemoryFilter,
     MemoryHealth,
@@ -204,9 +205,8 @@ def error_text(exc: ServiceError, lang: str) -> str:
     return t(exc.key, lang, **exc.params)
 
 
-def _who(session: dict[str, Any] | None) -> tuple[str, Lang]:
-    session = session or {}
-    return str(session.get("user_id") or "anonymous"), normalize_lang(session.get("lang"))
+def _lang(session: dict[str, Any] | None) -> Lang:
+    return normalize_lang((session or {}).get("lang"))
 
 
 def _memory_id(value: Any) -> int | None:
@@ -236,6 +236,11 @@ class MemoryTab:
         self.session = session
 
     # -- layout ------------------------------------------------------------------------
+
+    def _who(self, session: dict[str, Any] | None) -> tuple[str, Lang]:
+        """The verified user (a session the server signed) and the UI language."""
+        return user_of(self.services.session_signer, session), _lang(session)
+
     def build(self) -> None:
         lb = self.labels
         lang = self.services.settings.language
@@ -662,7 +667,7 @@ class MemoryTab:
         ]
 
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         table, info, offset = await self.on_page("", False, "", 0, session)
         return [
             *await self.translated(lang, None, None),
@@ -686,7 +691,7 @@ class MemoryTab:
         listed: pd.DataFrame | None,
     ) -> list[Any]:
         """The session changed: when its language did, translate choices and table headers."""
-        _, lang = _who(session)
+        lang = _lang(session)
         if shown == lang:
             return [gr.skip() for _ in self.language_outputs]
         return [
@@ -700,7 +705,7 @@ class MemoryTab:
         self, query: str, k: float, mode: str, persona: str | None, session: dict[str, Any]
     ) -> list[Any]:
         """Search this user's memories; returns [results table, "N found" line]."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         query = (query or "").strip()
         if not query:
             gr.Warning(t("memory.empty_query", lang))
@@ -730,7 +735,7 @@ class MemoryTab:
         session: dict[str, Any],
     ) -> list[Any]:
         """One page of this user's memories: [table, "showing a–b of n", offset]."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         offset = max(0, int(offset or 0))
         flt = MemoryFilter(
             kind=kind if kind in KINDS else None,
@@ -781,7 +786,7 @@ class MemoryTab:
     # -- callbacks: the editor ---------------------------------------------------------
     async def load_editor(self, memory_id: int | None, session: dict[str, Any]) -> list[Any]:
         """The editor filled with one of this user's memories (a warning if it is gone)."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         if memory_id is None:
             return self.editor_values(None, lang)
         item = await self.services.db.run(self.services.memory.get, memory_id, user_id)
@@ -810,7 +815,7 @@ class MemoryTab:
         pinned: bool,
         session: dict[str, Any],
     ) -> list[Any]:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         skip = [gr.skip() for _ in self.editor_outputs]
         if memory_id is None:
             gr.Warning(t("memory.no_selection", lang))
@@ -833,7 +838,7 @@ class MemoryTab:
         return self.editor_values(item, lang)
 
     async def on_toggle_pin(self, memory_id: int | None, session: dict[str, Any]) -> list[Any]:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         if memory_id is None:
             gr.Warning(t("memory.no_selection", lang))
             return [gr.skip() for _ in self.editor_outputs]
@@ -853,7 +858,7 @@ class MemoryTab:
     async def on_delete(
         self, memory_id: int | None, confirmed: bool, session: dict[str, Any]
     ) -> list[Any]:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         skip = [gr.skip() for _ in self.editor_outputs]
         if memory_id is None:
             gr.Warning(t("memory.no_selection", lang))
@@ -871,7 +876,7 @@ class MemoryTab:
         self, text: str, kind: str, pinned: bool, session: dict[str, Any]
     ) -> list[Any]:
         """Remember a note or a fact; returns [cleared text box, *editor showing it]."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         text = (text or "").strip()
         if not text:
             gr.Warning(t("memory.empty_text", lang))
@@ -896,7 +901,7 @@ class MemoryTab:
         self, path: str | None, fmt: str, persona: str | None, session: dict[str, Any]
     ) -> list[Any]:
         """Import a conversation file; returns [result text, cleared upload, conversations]."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         skip = [gr.skip(), gr.skip(), gr.skip()]
         if not path:
             gr.Warning(t("memory.no_file", lang))
@@ -927,14 +932,14 @@ class MemoryTab:
         ]
 
     async def on_export_memories(self, session: dict[str, Any]) -> str:
-        user_id, _ = _who(session)
+        user_id, _ = self._who(session)
         data = await self.services.db.run(self.services.memory.export_memories, user_id)
         return await self._write_export("ikar-memories.json", data)
 
     async def on_export_conversation(
         self, conversation_id: str | None, fmt: str, session: dict[str, Any]
     ) -> Any:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         if not conversation_id:
             gr.Warning(t("memory.no_conversation", lang))
             return gr.skip()
@@ -952,7 +957,7 @@ class MemoryTab:
     # -- callbacks: statistics and consolidation ---------------------------------------
     async def on_stats(self, session: dict[str, Any]) -> list[Any]:
         """[counts by kind, statistics, consolidation line, timer on while it runs]."""
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         memory = self.services.memory
         stats = await self.services.db.run(memory.stats, user_id)
         health = await self.services.db.run(memory.status)
@@ -964,14 +969,14 @@ class MemoryTab:
         ]
 
     async def on_refresh(self, conversation_id: str | None, session: dict[str, Any]) -> list[Any]:
-        user_id, _ = _who(session)
+        user_id, _ = self._who(session)
         return [
             *await self.on_stats(session),
             await self._conversation_choices(user_id, conversation_id),
         ]
 
     async def on_consolidate(self, session: dict[str, Any]) -> list[Any]:
-        user_id, lang = _who(session)
+        user_id, lang = self._who(session)
         started = await self.services.db.run(self.services.memory.start_consolidation, user_id)
         if started:
             gr.Info(t("memory.consolidation_started", lang))
@@ -980,7 +985,7 @@ class MemoryTab:
         return await self.on_stats(session)
 
     async def on_cancel_consolidation(self, session: dict[str, Any]) -> list[Any]:
-        _, lang = _who(session)
+        lang = _lang(session)
         if await self.services.db.run(self.services.memory.cancel_consolidation):
             gr.Info(t("memory.consolidation_cancelled", lang))
         else:

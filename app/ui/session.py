@@ -2,25 +2,48 @@
 
 Each browser keeps a random user id in localStorage (`gr.BrowserState`), so several browsers
 get their own users and history survives a page reload and an app restart. With accounts
-configured, the logged-in name is the user instead.
+configured, the logged-in account is the user instead.
+
+Every callback reads the user through `user_of`, which refuses a session the server did not
+sign (see app/security/sessions.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
-from app.i18n import normalize_lang
+from app.i18n import normalize_lang, t
+from app.security.sessions import SessionInvalidError, SessionSigner
 
 
-def browser_user(stored: dict[str, Any] | None, request: gr.Request | None) -> dict[str, Any]:
-    session = dict(stored or {})
+def user_of(signer: SessionSigner, session: dict[str, Any] | None) -> str:
+    """The verified user of a callback's session; a clear UI error when it is forged."""
+    try:
+        return signer.user_of(session)
+    except SessionInvalidError:
+        raise gr.Error(t("error.session_invalid", (session or {}).get("lang"))) from None
+
+
+def browser_user(
+    stored: dict[str, Any] | None,
+    request: gr.Request | None,
+    signer: SessionSigner,
+    account_id: Callable[[str], str | None] | None = None,
+) -> dict[str, Any]:
+    """The signed session of this browser tab, made when the page loads. With accounts, the
+    logged-in account's id (the id its API token acts for) replaces what the browser stored."""
+    session = {k: v for k, v in (stored or {}).items() if k != "sig"}
     username = getattr(request, "username", None) if request is not None else None
     if username:
-        session["user_id"] = str(username)
+        resolved = account_id(str(username)) if account_id else None
+        if session.get("user_id") != (resolved or str(username)):
+            session.pop("conversation_id", None)
+        session["user_id"] = resolved or str(username)
     elif not session.get("user_id"):
         session["user_id"] = "web-" + uuid.uuid4().hex[:16]
     session["lang"] = normalize_lang(session.get("lang"))
-    return session
+    return signer.sign(session)

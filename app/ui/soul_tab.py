@@ -36,6 +36,7 @@ from app.soul import (
 from app.soul.card_codec import CardFormat
 from app.soul.state import MAX_AWAKENING_STAGE
 from app.ui.labels import Labels
+from app.ui.session import user_of
 
 MOOD_AXES: Final = ("happiness", "energy", "irritability", "empathy", "reflection")
 HISTORY_SERIES: Final = (*MOOD_AXES, "consciousness")
@@ -294,9 +295,8 @@ def lore_edits(frame: pd.DataFrame | None) -> list[LoreEntryEdit]:
     return edits
 
 
-def _who(session: dict[str, Any] | None) -> tuple[str, Lang]:
-    session = session or {}
-    return str(session.get("user_id") or "anonymous"), normalize_lang(session.get("lang"))
+def _lang(session: dict[str, Any] | None) -> Lang:
+    return normalize_lang((session or {}).get("lang"))
 
 
 # -- the tab -------------------------------------------------------------------------------
@@ -493,7 +493,7 @@ class SoulTab:
 
     async def view(self, persona_id: str | None, session: dict[str, Any] | None) -> SoulView:
         """The state, history plot, today's personality and inner life, for this user."""
-        user_id, lang = _who(session)
+        user_id, lang = user_of(self.services.session_signer, session), _lang(session)
         if not persona_id:
             return "", history_frame([], lang), "", ""
         soul = self.services.soul
@@ -520,7 +520,7 @@ class SoulTab:
     async def _everything(self, selected: str | None, session: dict[str, Any] | None) -> list[Any]:
         choices = await self._choices(selected)
         persona_id = choices["value"]
-        _, lang = _who(session)
+        lang = _lang(session)
         return [
             choices,
             *await self.view(persona_id, session),
@@ -535,7 +535,7 @@ class SoulTab:
         return await self._everything(None, session)
 
     async def on_select(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
-        _, lang = _who(session)
+        lang = _lang(session)
         try:
             return [*await self.view(persona_id, session), *await self.editor(persona_id, lang)]
         except SoulError as exc:  # deleted in another browser tab meanwhile
@@ -552,7 +552,7 @@ class SoulTab:
         self, action: SoulAction, persona_id: str | None, session: dict[str, Any]
     ) -> list[Any]:
         """Apply a soul action for this user and show the result."""
-        user_id, lang = _who(session)
+        user_id, lang = user_of(self.services.session_signer, session), _lang(session)
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))
             return [gr.skip() for _ in self.view_outputs]
@@ -585,7 +585,7 @@ class SoulTab:
     async def on_save(
         self, persona_id: str | None, session: dict[str, Any], *values: Any
     ) -> list[Any]:
-        _, lang = _who(session)
+        lang = _lang(session)
         skip = [gr.skip() for _ in range(1 + len(self.editor_outputs))]
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))
@@ -615,7 +615,7 @@ class SoulTab:
         return [await self._choices(persona_id), *await self.editor(persona_id, lang)]
 
     async def on_import(self, path: str | None, session: dict[str, Any]) -> list[Any]:
-        _, lang = _who(session)
+        lang = _lang(session)
         skip = [gr.skip() for _ in range(len(self.load_outputs()) + 1)]
         if not path:
             gr.Warning(t("soul.no_file", lang))
@@ -637,7 +637,7 @@ class SoulTab:
 
     async def export(self, fmt: CardFormat, persona_id: str | None, session: dict[str, Any]) -> Any:
         """Write the card under the cache dir (Gradio serves only from there); its path."""
-        _, lang = _who(session)
+        lang = _lang(session)
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))
             return gr.skip()
@@ -668,7 +668,7 @@ class SoulTab:
         return on_export
 
     async def on_delete(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
-        _, lang = _who(session)
+        lang = _lang(session)
         skip = [gr.skip() for _ in self.load_outputs()]
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))

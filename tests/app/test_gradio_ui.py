@@ -11,7 +11,10 @@ from tests.conftest import LiveServer
 
 def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
     client = Client(live_server.url + "/", verbose=False, download_files=False)
-    session = {"user_id": "gradio-client-user", "lang": "en"}
+    # the server signs sessions on page load; here the test asks it directly
+    session = live_server.services.session_signer.sign(
+        {"user_id": "gradio-client-user", "lang": "en"}
+    )
     result = client.predict(
         "Hello there!", session, "chatumba", None, False, api_name="/send_message"
     )
@@ -24,6 +27,14 @@ def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
     assert chatbot[-1]["role"] == "assistant" and chatbot[-1]["content"][0]["text"].strip()
     stored = live_server.services.chat.messages.list("gradio-client-user", conv_id)
     assert [m.role for m in stored] == ["user", "assistant"]
+
+
+def test_gradio_api_refuses_a_forged_session(live_server: LiveServer) -> None:
+    client = Client(live_server.url + "/", verbose=False, download_files=False)
+    forged = {"user_id": "someone-else", "lang": "en", "sig": "0" * 64}
+    with pytest.raises(Exception, match="(?i)session|error"):
+        client.predict("Hi", forged, "chatumba", None, False, api_name="/send_message")
+    assert live_server.services.chat.conversations.list("someone-else") == []
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from app.composition import Services
+from app.security.sessions import SessionSigner
 from app.ui.labels import Labels
 from app.ui.memory_tab import MemoryTab
 from memory import MemoryFilter, MemoryItem
@@ -21,8 +22,11 @@ from tests.conftest import LiveServer
 
 T = TypeVar("T")
 USER = "memory-tab-user"
-RU = {"user_id": USER, "lang": "ru"}
-EN = {"user_id": USER, "lang": "en"}
+SIGNER = SessionSigner(b"memory-tab-tests")  # the tab only trusts sessions the server signed
+RU = SIGNER.sign({"user_id": USER, "lang": "ru"})
+EN = SIGNER.sign({"user_id": USER, "lang": "en"})
+OTHER = SIGNER.sign({"user_id": "other", "lang": "en"})
+STRANGER = SIGNER.sign({"user_id": "x", "lang": "ru"})
 PLAIN_CHAT: list[dict[str, Any]] = [
     {
         "speaker": "me",
@@ -40,6 +44,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @pytest.fixture
 def tab(services: Services) -> Iterator[MemoryTab]:
+    services.session_signer = SIGNER
     services.memory.start()
     with gr.Blocks():
         session = gr.BrowserState(None)
@@ -114,7 +119,14 @@ def test_added_memory_is_listed_and_found_by_search_with_a_score(
 ) -> None:
     tea = add(tab, "The user's favourite drink is jasmine green tea", kind="fact", pinned=True)
     add(tab, "The user has a cat called Mousie")
-    run(tab.on_add("someone else's secret", "manual", False, {"user_id": "other", "lang": "en"}))
+    run(
+        tab.on_add(
+            "someone else's secret",
+            "manual",
+            False,
+            OTHER,
+        )
+    )
     item = services.memory.get(tea, USER)
     assert item is not None and item.kind == "fact" and item.pinned
 
@@ -209,7 +221,7 @@ def test_selecting_a_row_loads_the_editor_and_save_pin_delete_work(
     assert all(is_skip(v) for v in kept) and services.memory.get(memory_id, USER) is not None
     # another user cannot touch it through their own session
     with pytest.warns(UserWarning, match="Memory not found"):
-        run(tab.on_delete(memory_id, True, {"user_id": "other", "lang": "en"}))
+        run(tab.on_delete(memory_id, True, OTHER))
     assert services.memory.get(memory_id, USER) is not None
     cleared = run(tab.on_delete(memory_id, True, dict(EN)))
     assert cleared[0] is None and cleared[2] == "" and "Select a memory" in cleared[1]
@@ -300,9 +312,7 @@ def test_exports_write_files_under_the_cache_dir(
     assert len(paths["jsonl"].read_text(encoding="utf-8").strip().splitlines()) >= 3
     assert len({p.parent for p in paths.values()}) == 3  # one folder per download
     with pytest.warns(UserWarning, match="Разговор не найден"):
-        assert is_skip(
-            run(tab.on_export_conversation(conv_id, "md", {"user_id": "x", "lang": "ru"}))
-        )
+        assert is_skip(run(tab.on_export_conversation(conv_id, "md", STRANGER)))
     with pytest.warns(UserWarning, match="Choose a conversation first"):
         assert is_skip(run(tab.on_export_conversation(None, "md", dict(EN))))
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from app.composition import Services
+from app.security.sessions import SessionSigner
 from app.soul import SoulActionKind
 from app.ui.labels import Labels
 from app.ui.soul_tab import SoulTab, history_frame, lore_edits
@@ -21,8 +22,9 @@ from tests.conftest import LiveServer
 from tests.soul.conftest import FIXTURES
 
 T = TypeVar("T")
-RU = {"user_id": "soul-tab-user", "lang": "ru"}
-EN = {"user_id": "soul-tab-user", "lang": "en"}
+SIGNER = SessionSigner(b"soul-tab-tests")  # the tab only trusts sessions the server signed
+RU = SIGNER.sign({"user_id": "soul-tab-user", "lang": "ru"})
+EN = SIGNER.sign({"user_id": "soul-tab-user", "lang": "en"})
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -31,6 +33,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @pytest.fixture
 def tab(services: Services) -> SoulTab:
+    services.session_signer = SIGNER
     with gr.Blocks():
         session = gr.BrowserState(None)
         built = SoulTab(services, Labels(), session)
