@@ -143,8 +143,9 @@ def test_concurrent_turns_in_threads_do_not_mix(services: Services) -> None:
 def test_switching_persona_mid_conversation_is_recorded(services: Services) -> None:
     first = _run(services.chat.complete("u1", "Hello", persona_id="chatumba"))
     cid = first.conversation_id
-    second = _run(services.chat.complete("u1", "Good evening", conversation_id=cid,
-                                         persona_id="ikar-ikarych"))
+    second = _run(
+        services.chat.complete("u1", "Good evening", conversation_id=cid, persona_id="ikar-ikarych")
+    )
     assert second.type == "done"
     msgs = services.chat.messages.list("u1", cid)
     switch = [m for m in msgs if m.role == "system"]

@@ -32,7 +32,7 @@ def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
 def test_gradio_api_refuses_a_forged_session(live_server: LiveServer) -> None:
     client = Client(live_server.url + "/", verbose=False, download_files=False)
     forged = {"user_id": "someone-else", "lang": "en", "sig": "0" * 64}
-    with pytest.raises(Exception, match="(?i)session|error"):
+    with pytest.raises(Exception, match=r"(?i)session|error"):
         client.predict("Hi", forged, "chatumba", None, False, api_name="/send_message")
     assert live_server.services.chat.conversations.list("someone-else") == []
 

@@ -21,10 +21,10 @@ def two_users(make_settings) -> Iterator[tuple[TestClient, dict[str, str], dict[
     settings: Settings = make_settings(max_body_bytes=64 * 1024, max_upload_bytes=32 * 1024)
     services: Services = build_services(settings)
     services.models = ModelManager(
-        load_profiles(settings.model_profiles_file), settings.default_model,
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
         settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(
-            words=["Noted. ", 'SPEAK!{"text": "Noted."}']),
+        backend_factory=lambda _: ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']),
     )
     services.chat.models = services.models
     tokens = {}
@@ -36,13 +36,20 @@ def two_users(make_settings) -> Iterator[tuple[TestClient, dict[str, str], dict[
         alice = {"Authorization": f"Bearer {tokens['alice']}"}
         chat = client.post("/api/chat", json={"message": "My secret is 42"}, headers=alice).json()
         memory = client.post("/api/memory", json={"text": "alice likes tea"}, headers=alice).json()
-        client.post("/api/soul/actions", headers=alice, json={
-            "persona": "chatumba", "action": {"kind": "raise_autonomy", "amount": 0.5}})
+        client.post(
+            "/api/soul/actions",
+            headers=alice,
+            json={"persona": "chatumba", "action": {"kind": "raise_autonomy", "amount": 0.5}},
+        )
         services.memory.wait_until_indexed(60)
         alice_id = _user_id(services, "alice")
-        ids = {"conversation": chat["conversation_id"], "memory": memory["id"],
-               "artifact": chat["media"][0]["key"], "alice_id": alice_id,
-               "alice_soul": services.soul.get_state(alice_id, "chatumba").autonomy}
+        ids = {
+            "conversation": chat["conversation_id"],
+            "memory": memory["id"],
+            "artifact": chat["media"][0]["key"],
+            "alice_id": alice_id,
+            "alice_soul": services.soul.get_state(alice_id, "chatumba").autonomy,
+        }
         yield client, tokens, ids
     services.close()
 
@@ -53,10 +60,13 @@ def _user_id(services: Services, name: str) -> str:
 
 def test_requests_without_a_token_are_refused(two_users) -> None:  # type: ignore[no-untyped-def]
     client, _, ids = two_users
-    for method, url in [("GET", "/api/conversations"),
-                        ("GET", f"/api/conversations/{ids['conversation']}/messages"),
-                        ("POST", "/api/memory/search"), ("GET", f"/api/memory/{ids['memory']}"),
-                        ("GET", "/api/soul?persona=chatumba")]:
+    for method, url in [
+        ("GET", "/api/conversations"),
+        ("GET", f"/api/conversations/{ids['conversation']}/messages"),
+        ("POST", "/api/memory/search"),
+        ("GET", f"/api/memory/{ids['memory']}"),
+        ("GET", "/api/soul?persona=chatumba"),
+    ]:
         r = client.request(method, url, json={"query": "tea"} if method == "POST" else None)
         assert r.status_code == 401, (method, url, r.status_code)
     r = client.post("/api/chat", json={"message": "hi"}, headers={"Authorization": "Bearer nope"})
@@ -103,10 +113,20 @@ def test_bob_cannot_reach_alices_data_through_any_route(two_users) -> None:  # t
     assert client.get(f"/api/artifacts/{art}", headers=alice).status_code == 200
 
 
-@pytest.mark.parametrize("key", [
-    "../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%252e%252e%252fetc", "..\\\\..\\\\x",
-    "/etc/passwd", "%2Fetc%2Fpasswd", "AAAA/../../x", "." * 64, "0" * 63 + "/",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../etc/passwd",
+        "..%2f..%2fetc%2fpasswd",
+        "%252e%252e%252fetc",
+        "..\\\\..\\\\x",
+        "/etc/passwd",
+        "%2Fetc%2Fpasswd",
+        "AAAA/../../x",
+        "." * 64,
+        "0" * 63 + "/",
+    ],
+)
 def test_artifact_route_refuses_traversal(two_users, key: str) -> None:  # type: ignore[no-untyped-def]
     client, tokens, _ = two_users
     r = client.get(f"/api/artifacts/{key}", headers={"Authorization": f"Bearer {tokens['alice']}"})
@@ -118,17 +138,21 @@ def test_oversized_bodies_and_uploads_are_refused(two_users) -> None:  # type: i
     client, tokens, _ = two_users
     alice = {"Authorization": f"Bearer {tokens['alice']}"}
     big = json.dumps({"message": "x" * 200_000})
-    r = client.post("/api/chat", content=big, headers={**alice, "content-type": "application/json"})
+    as_json = {**alice, "content-type": "application/json"}
+    r = client.post("/api/chat", content=big, headers=as_json)
     assert r.status_code == 413
-    r = client.post("/api/ocr", files={"file": ("big.png", b"\x89PNG" + b"0" * 40_000, "image/png")},
-                    headers=alice)
+    r = client.post(
+        "/api/ocr",
+        files={"file": ("big.png", b"\x89PNG" + b"0" * 40_000, "image/png")},
+        headers=alice,
+    )
     assert r.status_code == 413
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
         for _ in range(100):
             yield b"y" * 4096
 
-    r = client.post("/api/chat", content=chunks(), headers={**alice, "content-type": "application/json"})
+    r = client.post("/api/chat", content=chunks(), headers=as_json)
     assert r.status_code == 413
 
 
@@ -136,8 +160,11 @@ def test_rate_limit_on_chat(make_settings) -> None:  # type: ignore[no-untyped-d
     settings: Settings = make_settings(chat_rate_per_min=2)
     services = build_services(settings)
     services.models = ModelManager(
-        load_profiles(settings.model_profiles_file), settings.default_model,
-        settings.resolved_models_dir, backend_factory=lambda _: ScriptedBackend(words=["ok"]))
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: ScriptedBackend(words=["ok"]),
+    )
     services.chat.models = services.models
     with TestClient(create_app(settings, services)) as client:
         codes = [client.post("/api/chat", json={"message": "hi"}).status_code for _ in range(4)]
