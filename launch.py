@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 import threading
@@ -32,6 +33,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Nothing leaves the machine: no Gradio telemetry, and no model-hub lookups unless the
+    # user allowed a hub id for pictures (IKAR_MEDIA__IMAGE__ALLOW_NETWORK).
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from config.settings import SettingsError, load_settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ikar: {exc}", file=sys.stderr)
         return 2
+    if not settings.media.image.allow_network:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if not port_is_free(settings.host, settings.port):
         print(
             f"ikar: port {settings.port} on {settings.host} is busy "

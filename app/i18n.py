@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from app.locales import admin, core, media, memory, soul
+from app.locales import admin, core, media, memory, security, soul
 
 Lang = Literal["ru", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "en")
@@ -22,6 +22,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     **memory.MESSAGES,
     **media.MESSAGES,
     **admin.MESSAGES,
+    **security.MESSAGES,
 }
 
 MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(_MESSAGES)

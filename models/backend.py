@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from models.profiles import ModelProfile
 from models.types import ChatMessage, SamplingParams, StreamChunk
 
 
@@ -56,3 +57,21 @@ class LLMBackend(Protocol):
     def unload(self) -> None: ...
 
     def unload_if_idle(self, idle_s: float) -> bool: ...
+
+
+class ProfileLimits:
+    """Name and limits read from the backend's model profile (shared by every backend)."""
+
+    profile: ModelProfile
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def n_ctx(self) -> int:
+        return self.profile.n_ctx
+
+    @property
+    def max_tokens(self) -> int:
+        return self.profile.max_tokens

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from models.backend import BackendStatus
+from models.backend import BackendStatus, ProfileLimits
 from models.errors import (
     GenerationCancelledError,
     LLMTimeoutError,
@@ -34,7 +34,7 @@ PathResolver = Callable[[], Path]
 _TEMPLATE_OVERHEAD_PER_MESSAGE = 8
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(ProfileLimits):
     """`LLMBackend` over a local GGUF file."""
 
     def __init__(
@@ -54,18 +54,6 @@ class LlamaCppBackend:
         self.gpu_layers_used = 0
 
     # -- LLMBackend ------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self.profile.name
-
-    @property
-    def n_ctx(self) -> int:
-        return self.profile.n_ctx
-
-    @property
-    def max_tokens(self) -> int:
-        return self.profile.max_tokens
-
     def status(self) -> BackendStatus:
         return BackendStatus(
             backend="llama.cpp",

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from models.backend import BackendStatus
+from models.backend import BackendStatus, ProfileLimits
 from models.errors import (
     GenerationCancelledError,
     LLMError,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 _CHARS_PER_TOKEN = 3.0
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(ProfileLimits):
     """`LLMBackend` over HTTP (`POST {url}/chat/completions`, SSE streaming)."""
 
     def __init__(
@@ -50,18 +50,6 @@ class OpenAICompatBackend:
         self._backoff_s = backoff_s
         self._tracker = LoadTracker()
         self.retries_done = 0
-
-    @property
-    def name(self) -> str:
-        return self.profile.name
-
-    @property
-    def n_ctx(self) -> int:
-        return self.profile.n_ctx
-
-    @property
-    def max_tokens(self) -> int:
-        return self.profile.max_tokens
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.profile.api_key_env) if self.profile.api_key_env else None

@@ -16,40 +16,12 @@ from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-# (en, ru). Short and kept here because these errors are raised before any service runs;
-# the texts can move into app/i18n.py once it exists.
-MESSAGES: Mapping[str, tuple[str, str]] = {
-    "admin_disabled": (
-        "Admin access is disabled: no admin token is configured.",
-        "Доступ администратора отключён: токен администратора не настроен.",
-    ),
-    "admin_unauthorized": (
-        "A valid admin token is required.",
-        "Нужен действующий токен администратора.",
-    ),
-    "admin_locked_out": (
-        "Too many failed attempts. Try again later.",
-        "Слишком много неудачных попыток. Повторите позже.",
-    ),
-    "rate_limited": (
-        "Too many requests. Try again later.",
-        "Слишком много запросов. Повторите позже.",
-    ),
-    "payload_too_large": (
-        "The request body is too large.",
-        "Тело запроса слишком большое.",
-    ),
-    "unauthorized": (
-        "Authentication is required.",
-        "Требуется аутентификация.",
-    ),
-}
+from app.i18n import t
 
 
 def message(code: str, accept_language: str | None = None) -> str:
-    """The message for `code` in Russian if the client prefers it, else English."""
-    en, ru = MESSAGES.get(code, (code, code))
-    return ru if prefers_russian(accept_language) else en
+    """The message for `code` (app/locales/security.py) in Russian if the client prefers it."""
+    return t(f"security.{code}", "ru" if prefers_russian(accept_language) else "en")
 
 
 def prefers_russian(accept_language: str | None) -> bool:

@@ -20,7 +20,10 @@ from app.ui.tab import UiTab
 def build_ui(services: Services) -> gr.Blocks:
     labels = Labels()
     default_lang = services.settings.language
-    with gr.Blocks(title=t("app.title", default_lang), fill_width=True) as blocks:
+    # analytics off: nothing leaves the machine.
+    with gr.Blocks(
+        title=t("app.title", default_lang), fill_width=True, analytics_enabled=False
+    ) as blocks:
         session = gr.BrowserState(None, storage_key="ikar_session")
         with gr.Row(equal_height=True):
             heading = gr.Markdown(f"## {t('app.title', default_lang)}")

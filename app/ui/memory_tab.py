@@ -9,7 +9,6 @@ components' values into their arguments.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from app.composition import Services
 from app.i18n import Lang, normalize_lang, t
 from app.services.conversations import ExportFormat, ImportResult
 from app.services.errors import ServiceError
+from app.ui.cells import cell_int
 from app.ui.labels import Labels
 from app.ui.session import user_of
 from memory import (
@@ -207,15 +207,6 @@ def error_text(exc: ServiceError, lang: str) -> str:
 
 def _lang(session: dict[str, Any] | None) -> Lang:
     return normalize_lang((session or {}).get("lang"))
-
-
-def _memory_id(value: Any) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    try:
-        return int(float(str(value).strip()))
-    except ValueError:
-        return None
 
 
 def _choices(prefix: str, values: Sequence[str], lang: str) -> list[tuple[str, str]]:
@@ -805,7 +796,7 @@ class MemoryTab:
             value = table.iloc[int(evt.index[0]), 0]
         else:
             value = None
-        return await self.load_editor(_memory_id(value), session)
+        return await self.load_editor(cell_int(value), session)
 
     async def on_save(
         self,

@@ -35,6 +35,7 @@ from app.soul import (
 )
 from app.soul.card_codec import CardFormat
 from app.soul.state import MAX_AWAKENING_STAGE
+from app.ui.cells import cell_int
 from app.ui.labels import Labels
 from app.ui.session import user_of
 
@@ -252,15 +253,6 @@ def lore_frame(persona: Persona, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=lore_headers(lang))
 
 
-def _cell_int(value: Any) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    try:
-        return int(float(str(value).strip()))
-    except ValueError:
-        return None
-
-
 def _cell_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "0", "no", "нет")
@@ -282,14 +274,14 @@ def lore_edits(frame: pd.DataFrame | None) -> list[LoreEntryEdit]:
     edits = []
     for row in frame.itertuples(index=False):
         source, keys, content, enabled, order = (list(row) + [None] * 5)[:5]
-        number = _cell_int(source)
+        number = cell_int(source)
         edits.append(
             LoreEntryEdit(
                 source=number - 1 if number and number > 0 else None,
                 keys=[k for k in _cell_text(keys).split(",") if k.strip()],
                 content=_cell_text(content),
                 enabled=_cell_bool(enabled),
-                insertion_order=_cell_int(order) or 0,
+                insertion_order=cell_int(order) or 0,
             )
         )
     return edits

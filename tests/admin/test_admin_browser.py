@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.admin.conftest import TOKEN
-from tests.app.test_gradio_ui import BROWSER_ARGS, CHROMIUM
+from tests.browser import browser_page
 from tests.conftest import LiveServer
 
 
@@ -19,11 +19,8 @@ def _open_admin_tab(page: Any, url: str) -> None:
 
 @pytest.mark.browser
 def test_admin_tab_without_token_explains_how_to_enable(make_settings: Any) -> None:
-    from playwright.sync_api import sync_playwright
 
-    with LiveServer(make_settings()) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page()
+    with LiveServer(make_settings()) as server, browser_page() as page:
         _open_admin_tab(page, server.url)
         notice = page.locator("#admin-notice")
         notice.get_by_text("IKAR_ADMIN_TOKEN").first.wait_for(timeout=30_000)
@@ -35,18 +32,15 @@ def test_admin_tab_without_token_explains_how_to_enable(make_settings: Any) -> N
         page.get_by_label("English").check()
         page.get_by_role("tab", name="Admin").wait_for(timeout=10_000)
         page.locator("#admin-notice").get_by_text("Admin is disabled").wait_for(timeout=10_000)
-        browser.close()
 
 
 @pytest.mark.browser
 def test_admin_tab_with_token_shows_the_users(make_settings: Any, prompts_dir: Any) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     settings = make_settings(admin_token=TOKEN, prompts_dir=prompts_dir)
-    with LiveServer(settings) as server, sync_playwright() as p:
+    with LiveServer(settings) as server, browser_page() as page:
         server.services.users.get_or_create("browser-alice", "Browser Alice")
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page()
         _open_admin_tab(page, server.url)
         page.locator("#admin-notice").get_by_text("IKAR_ADMIN_TOKEN").wait_for(timeout=30_000)
         token_box = page.locator("#admin-token input")
@@ -62,4 +56,3 @@ def test_admin_tab_with_token_shows_the_users(make_settings: Any, prompts_dir: A
         expect(page.locator("#admin-users")).to_contain_text("Browser Alice", timeout=30_000)
         assert "browser-alice" in page.locator("#admin-users").inner_text()
         page.screenshot(path=str(settings.data_dir / "admin-tab.png"), full_page=True)
-        browser.close()

@@ -13,6 +13,7 @@ from app.services.models import ModelManager
 from config.settings import Settings
 from models.profiles import load_profiles
 from tests.app.fakes import ScriptedBackend
+from tests.browser import browser_page
 from tests.conftest import LiveServer
 
 
@@ -130,15 +131,10 @@ def _text_png(lines: list[str]) -> bytes:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_attach_image_and_see_its_text_used(settings: Settings, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.app.test_gradio_ui import BROWSER_ARGS, CHROMIUM
 
     image = tmp_path / "note.png"
     image.write_bytes(_text_png(["Meeting at noon", "Room 42"]))
-    with LiveServer(settings) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page()
+    with LiveServer(settings) as server, browser_page() as page:
         page.goto(server.url + "/")
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         page.locator("#media-tools").get_by_role("button").first.click()
@@ -147,7 +143,6 @@ def test_browser_attach_image_and_see_its_text_used(settings: Settings, tmp_path
         page.fill("#chat-input textarea", "What is written here?")
         page.click("#send")
         page.locator("#chatbot").get_by_text("Room 42").first.wait_for(timeout=120_000)
-        browser.close()
         convs = server.services.chat.conversations.list
         user_msgs = []
         for uid in [u.id for u in server.services.users.list()]:

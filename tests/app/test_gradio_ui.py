@@ -1,11 +1,11 @@
 """The Gradio UI through gradio_client against a live server, and in a real browser."""
 
-import shutil
 import time
 
 import pytest
 from gradio_client import Client
 
+from tests.browser import browser_page
 from tests.conftest import LiveServer
 
 
@@ -37,25 +37,10 @@ def test_gradio_api_refuses_a_forged_session(live_server: LiveServer) -> None:
     assert live_server.services.chat.conversations.list("someone-else") == []
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.mark.browser
 def test_browser_chat_streams_reply_and_survives_reload(live_server: LiveServer) -> None:
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page()
+    with browser_page() as page:
         page.goto(live_server.url + "/")
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         page.fill("#chat-input textarea", "Hello, tell me about yourself")
@@ -85,4 +70,3 @@ def test_browser_chat_streams_reply_and_survives_reload(live_server: LiveServer)
         page.get_by_role("button", name="Send").wait_for(timeout=10_000)
         page.get_by_label("Русский").check()
         page.get_by_role("button", name="Отправить").wait_for(timeout=10_000)
-        browser.close()

@@ -18,6 +18,7 @@ from app.security.sessions import SessionSigner
 from app.ui.labels import Labels
 from app.ui.memory_tab import MemoryTab
 from memory import MemoryFilter, MemoryItem
+from tests.browser import browser_page
 from tests.conftest import LiveServer
 
 T = TypeVar("T")
@@ -350,26 +351,13 @@ def test_consolidation_runs_from_the_tab_and_reports_its_status(
 
 
 # -- real browser -----------------------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser
 def test_browser_adds_a_memory_and_finds_it_by_search(live_server: LiveServer) -> None:
-    from playwright.sync_api import sync_playwright
 
     text = "The user keeps a tortoise named Archimedes"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with browser_page(viewport={"width": 1400, "height": 1000}) as page:
         page.goto(live_server.url + "/")
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         page.get_by_role("tab", name=re.compile("Память|Memory")).click()
@@ -390,7 +378,6 @@ def test_browser_adds_a_memory_and_finds_it_by_search(live_server: LiveServer) -
         results.filter(has_text=text).first.wait_for(timeout=60_000)
         row = page.locator("#memory-search-results [role=row]", has_text=text).first
         cells = row.locator("[role=gridcell]").all_inner_texts()
-        browser.close()
     with live_server.services.db.connect() as conn:
         stored = conn.execute("SELECT id FROM memories WHERE text = ?", (text,)).fetchall()
     assert len(stored) == 1

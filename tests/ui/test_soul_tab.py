@@ -18,6 +18,7 @@ from app.security.sessions import SessionSigner
 from app.soul import SoulActionKind
 from app.ui.labels import Labels
 from app.ui.soul_tab import SoulTab, history_frame, lore_edits
+from tests.browser import browser_page
 from tests.conftest import LiveServer
 from tests.soul.conftest import FIXTURES
 
@@ -252,25 +253,12 @@ def test_lore_edits_read_rows_by_position_and_tolerate_blank_cells() -> None:
 
 
 # -- real browser -----------------------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser
 def test_browser_soul_tab_shows_state_and_raises_consciousness(live_server: LiveServer) -> None:
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with browser_page(viewport={"width": 1400, "height": 1000}) as page:
         page.goto(live_server.url + "/")
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         page.get_by_role("tab", name=re.compile("Душа|Soul")).click()
@@ -290,7 +278,6 @@ def test_browser_soul_tab_shows_state_and_raises_consciousness(live_server: Live
             timeout=30_000,
         )
         assert meter_.locator(".soul-meter-value").inner_text() == "15%"
-        browser.close()
     soul = live_server.services.soul
     with live_server.services.db.connect() as conn:
         rows = conn.execute("SELECT user_id FROM soul_state WHERE persona_id = 'chatumba'")
