@@ -17,7 +17,7 @@ from app.security.limits import RateLimiter
 from app.security.sessions import SessionSigner
 from app.security.users_auth import UserAuthenticator, bearer_token
 from app.services.admin import AdminService
-from app.services.chat import ChatLimits, ChatService
+from app.services.chat import ChatLimits, ChatService, PromptLog
 from app.services.conversations import ConversationTransfer
 from app.services.inner_life import InnerLife
 from app.services.media_turns import MediaTurnHook
@@ -276,6 +276,8 @@ def build_services(settings: Settings) -> Services:
         heavy_limiter=RateLimiter(settings.heavy_rate_per_min, per_s=60.0),
     )
     chat.on_generation = services.record_generation
+    if settings.debug_prompt_log is not None:
+        chat.prompt_log = PromptLog(settings.debug_prompt_log)
     services.admin = AdminService(services)
     return services
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     admin_lockout_after: int = Field(default=5, ge=1)
     admin_lockout_s: float = Field(default=300.0, ge=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    debug_prompt_log: Path | None = Field(
+        default=None, description="Append every model prompt to this JSONL file (debugging)."
+    )
 
     # UI / server
     language: Literal["ru", "en"] = "ru"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.services.errors import NotFound, ServiceError
@@ -33,7 +35,7 @@ from models.errors import (
     ModelUnavailableError,
     PromptTooLongError,
 )
-from models.types import StreamChunk, Usage
+from models.types import ChatMessage, StreamChunk, Usage
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class ChatService:
         self.conversations = ConversationRepository(db)
         self.messages = MessageRepository(db)
         self.on_generation = on_generation
+        self.prompt_log: PromptLog | None = None
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
 
@@ -253,6 +256,8 @@ class ChatService:
                 prompt = await asyncio.to_thread(
                     self.assembler.assemble, ctx, backend.count_tokens, budget
                 )
+                if self.prompt_log is not None:
+                    await asyncio.to_thread(self.prompt_log.write, prompt)
                 async for chunk in _stream_in_thread(backend.stream, prompt, cancel):
                     if chunk.done:
                         usage = chunk.usage
@@ -355,6 +360,24 @@ async def _stream_in_thread(
             cancel.set()
         with contextlib.suppress(BaseException):
             await task
+
+
+class PromptLog:
+    """Appends every prompt sent to the model to a JSON-lines file (IKAR_DEBUG_PROMPT_LOG).
+
+    Off by default: the file holds conversation text. For debugging prompts and for
+    bench/bench_chat.py, which replays the exact prompts through raw llama-cpp-python.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, prompt: list[ChatMessage]) -> None:
+        line = json.dumps([m.model_dump() for m in prompt], ensure_ascii=False)
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
 
 async def _call(fn: Callable[..., Any], *args: Any) -> Any:
