@@ -48,6 +48,14 @@ def build_ui(services: Services) -> gr.Blocks:
                 with gr.Tab(t(tab.title_key, default_lang), id=tab.tab_id) as block:
                     labels.add(block, label=tab.title_key)
                     tab.build()
+                if tab is not chat:  # show what changed in the chat meanwhile
+                    block.select(
+                        tab.on_load,
+                        [session],
+                        tab.load_outputs(),
+                        api_visibility="private",
+                        show_progress="hidden",
+                    )
 
         def on_language(value: str, stored: dict[str, Any] | None) -> list[Any]:
             new_session = {**(stored or {}), "lang": value}

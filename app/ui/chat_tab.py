@@ -74,7 +74,9 @@ class ChatTab:
                     label="chat.voice_out",
                 )
             with gr.Column(scale=4):
-                self.chatbot = gr.Chatbot(height=540, elem_id="chatbot", buttons=["copy"])
+                self.chatbot = gr.Chatbot(
+                    height=540, elem_id="chatbot", buttons=["copy"], show_label=False
+                )
                 self.textbox = lb.add(
                     gr.Textbox(lines=2, max_lines=8, elem_id="chat-input", autofocus=True),
                     label="chat.input",
