@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import itertools
 import logging
 import statistics
@@ -215,7 +216,9 @@ class JobQueues:
             queue.queued.add(job_id)
             queue.counts["submitted"] += 1
             self._jobs[job_id] = job
-            job.future = queue.executor.submit(self._run, job, fn, args, kwargs)
+            # The caller's context (request id for logs) travels into the worker thread.
+            context = contextvars.copy_context()
+            job.future = queue.executor.submit(context.run, self._run, job, fn, args, kwargs)
 
         result_future = asyncio.wrap_future(job.future, loop=loop)
         try:
