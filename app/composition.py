@@ -30,6 +30,7 @@ from app.soul import PromptTemplates, SoulManager
 from app.storage.database import Database
 from app.storage.repositories import MessageRepository, UserRepository, migrate_core
 from config.settings import Settings
+from media.markers import hide_partial_marker
 from media.service import MediaService
 from memory import MemoryService, build_memory
 from models.profiles import load_profiles
@@ -276,6 +277,7 @@ def build_services(settings: Settings) -> Services:
         heavy_limiter=RateLimiter(settings.heavy_rate_per_min, per_s=60.0),
     )
     chat.on_generation = services.record_generation
+    chat.display_filter = hide_partial_marker
     if settings.debug_prompt_log is not None:
         chat.prompt_log = PromptLog(settings.debug_prompt_log)
     services.admin = AdminService(services)

@@ -71,6 +71,8 @@ class ChatService:
         self.messages = MessageRepository(db)
         self.on_generation = on_generation
         self.prompt_log: PromptLog | None = None
+        # What of a partial reply may be shown while it streams (media hides its markers).
+        self.display_filter: Callable[[str], str] = lambda text: text
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
 
@@ -246,6 +248,7 @@ class ChatService:
             for hook in self.hooks:
                 await _call(hook.before_prompt, ctx)
             reply_text = ""
+            shown = ""
             usage: Usage | None = None
             stopped = False
             if ctx.canned_reply is not None:
@@ -263,7 +266,12 @@ class ChatService:
                         usage = chunk.usage
                     elif chunk.text:
                         reply_text += chunk.text
-                        yield ChatEvent(type="token", conversation_id=conv.id, text=chunk.text)
+                        visible = self.display_filter(reply_text)
+                        # Stream only what is safe to show (no half-written media markers);
+                        # the `done` event carries the final reply.
+                        if len(visible) > len(shown) and visible.startswith(shown):
+                            delta, shown = visible[len(shown) :], visible
+                            yield ChatEvent(type="token", conversation_id=conv.id, text=delta)
                 stopped = cancel.is_set()
         except GenerationCancelledError:
             stopped = True

@@ -40,6 +40,10 @@ class MediaTurnHook:
     def transform_reply(self, ctx: TurnContext, reply: str) -> str:
         clean, requests = parse_markers(reply)
         ctx.extras["_media_requests"] = requests[:MAX_REQUESTS_PER_REPLY]
+        if not clean.strip():
+            # Small models sometimes answer with a SPEAK marker alone: what they say aloud
+            # is the reply, so the chat shows it too instead of an empty bubble.
+            clean = " ".join(r.text for r in requests if isinstance(r, SpeakRequest)).strip()
         return clean
 
     async def after_reply(self, ctx: TurnContext, reply: Message) -> None:

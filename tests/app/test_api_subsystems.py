@@ -304,7 +304,11 @@ def test_tts_stt_ocr_and_images_end_to_end(app_client) -> None:  # type: ignore[
     )
     assert heard.status_code == 200
     words = heard.json()["text"].lower()
-    assert "quick" in words and "fox" in words and heard.json()["language"] == "en"
+    # piper's synthesis is noisy by design: allow whisper one slip among the nine words
+    found = [
+        w for w in ("the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog") if w in words
+    ]
+    assert len(found) >= 7 and heard.json()["language"] == "en"
 
     read = client.post("/api/ocr", files={"file": ("t.png", _two_line_png(), "image/png")})
     assert read.status_code == 200

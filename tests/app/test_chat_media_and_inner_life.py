@@ -151,3 +151,26 @@ def test_browser_attach_image_and_see_its_text_used(settings: Settings, tmp_path
                     m for m in server.services.chat.messages.list(uid, conv.id) if m.role == "user"
                 ]
         assert any("Room 42" in str(m.meta.get("attachment_text", "")) for m in user_msgs)
+
+
+def test_a_reply_that_only_speaks_is_shown_as_text_too(settings: Settings) -> None:
+    backend = ScriptedBackend(words=['SPEAK!{"text": "Your name is Marta."}'])
+    services = _with_backend(settings, backend)
+    final = asyncio.run(services.chat.complete("u1", "What is my name?"))
+    assert final.reply == "Your name is Marta."
+    assert final.extras["media"][0]["kind"] == "speech"
+    services.close()
+
+
+def test_markers_are_never_streamed(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["Sure, ", "listen. ", "SPE", 'AK!{"text": ', '"Hi!"}'])
+    services = _with_backend(settings, backend)
+
+    async def collect():  # type: ignore[no-untyped-def]
+        return [e async for e in services.chat.send("u1", "Say hi aloud")]
+
+    events = asyncio.run(collect())
+    streamed = "".join(e.text for e in events if e.type == "token")
+    assert streamed.strip() == "Sure, listen."
+    assert events[-1].reply == "Sure, listen."
+    services.close()
