@@ -21,13 +21,6 @@ from models.types import Usage
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
-_ERROR_STATUS = {
-    "timeout": 504,
-    "model_unavailable": 503,
-    "prompt_too_long": 413,
-    "llm_error": 502,
-}
-
 
 class ChatRequest(BaseModel):
     message: str = Field(description="The user's message.")
@@ -95,12 +88,14 @@ async def chat(
             final = event
     assert final is not None
     if final.type == "error":
-        code = final.error_code or "llm_error"
-        key = final.error if final.error and final.error.startswith("error.") else f"error.{code}"
-        body_ = error_body(code, key, detail=final.error or "")
+        body_ = error_body(
+            final.error_code or "llm_error",
+            final.error_key or "error.llm_failed",
+            detail=final.error or "",
+        )
         body_["conversation_id"] = final.conversation_id
         body_["user_message_id"] = final.user_message_id
-        return JSONResponse(body_, status_code=_ERROR_STATUS.get(code, 400))
+        return JSONResponse(body_, status_code=final.error_status or 502)
     return _response(final)
 
 

@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import both
-from app.services.errors import ServiceError
-from models.errors import LLMError, LLMTimeoutError, ModelUnavailableError, PromptTooLongError
+from app.services.errors import ServiceError, describe_failure
+from models.errors import LLMError
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LLMError)
     async def _llm(_: Request, exc: LLMError) -> JSONResponse:
-        status, code, key = llm_error_status(exc)
-        return JSONResponse(error_body(code, key, detail=str(exc)), status_code=status)
+        report = describe_failure(exc)
+        body = error_body(report.code, report.key, detail=str(exc))
+        return JSONResponse(body, status_code=report.status)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "error.internal"), status_code=500)
-
-
-def llm_error_status(exc: LLMError) -> tuple[int, str, str]:
-    if isinstance(exc, LLMTimeoutError):
-        return 504, "timeout", "error.llm_timeout"
-    if isinstance(exc, ModelUnavailableError):
-        return 503, "model_unavailable", "error.model_unavailable"
-    if isinstance(exc, PromptTooLongError):
-        return 413, "prompt_too_long", "error.prompt_too_long"
-    return 502, "llm_error", "error.llm_failed"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound, ServiceError, describe_failure
 from app.services.models import ModelManager
 from app.services.turns import ChatEvent, PromptAssembler, TurnContext, TurnHook
 from app.storage.database import Database
@@ -31,9 +31,6 @@ from app.storage.repositories import (
 from models.errors import (
     GenerationCancelledError,
     LLMError,
-    LLMTimeoutError,
-    ModelUnavailableError,
-    PromptTooLongError,
 )
 from models.types import ChatMessage, StreamChunk, Usage
 
@@ -276,16 +273,18 @@ class ChatService:
         except GenerationCancelledError:
             stopped = True
         except (LLMError, ServiceError) as exc:
-            code, key = _error_code(exc)
+            report = describe_failure(exc)
             log.warning("chat turn failed: %s", exc)
             if self.on_generation:
-                self.on_generation(code, None)
+                self.on_generation(report.code, None)
             yield ChatEvent(
                 type="error",
                 conversation_id=conv.id,
                 user_message_id=user_msg.id,
-                error_code=code,
-                error=key if isinstance(exc, ServiceError) else str(exc),
+                error_code=report.code,
+                error_key=report.key,
+                error_status=report.status,
+                error=str(exc),
             )
             return
         for hook in self.hooks:
@@ -398,15 +397,3 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
 def _title_from(text: str) -> str:
     line = " ".join(text.split())
     return (line[:48] + "…") if len(line) > 48 else line
-
-
-def _error_code(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, LLMTimeoutError):
-        return "timeout", "error.llm_timeout"
-    if isinstance(exc, ModelUnavailableError):
-        return "model_unavailable", "error.model_unavailable"
-    if isinstance(exc, PromptTooLongError):
-        return "prompt_too_long", "error.prompt_too_long"
-    if isinstance(exc, ServiceError):
-        return exc.key.removeprefix("error."), exc.key
-    return "llm_error", "error.llm_failed"

@@ -71,4 +71,6 @@ class ChatEvent(BaseModel):
     stopped: bool = False
     extras: dict[str, Any] = {}
     error_code: str | None = None
+    error_key: str | None = None  # i18n key of the message; `error` holds the detail
+    error_status: int | None = None
     error: str | None = None

@@ -385,8 +385,7 @@ class ChatTab:
                         shown,
                     )
                 elif event.type == "error":
-                    err = event.error or ""
-                    key = err if err.startswith("error.") else f"error.{event.error_code}"
+                    key = event.error_key or "error.llm_failed"
                     message = t(key, lang, detail=event.error or "")
                     gr.Warning(message)
                     history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}

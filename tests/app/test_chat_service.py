@@ -153,3 +153,21 @@ def test_switching_persona_mid_conversation_is_recorded(services: Services) -> N
     assert switch[0].meta["persona_switch"] == {"from": "chatumba", "to": "ikar-ikarych"}
     assert msgs[-1].persona_id == "ikar-ikarych" and msgs[1].persona_id == "chatumba"
     assert services.chat.conversations.get("u1", cid).persona_id == "ikar-ikarych"
+
+
+def test_a_failed_turn_reports_a_real_message_in_ui_and_api(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.factory import create_app
+    from app.i18n import MESSAGES, t
+
+    services = _with_backend(settings, ScriptedBackend(words=[], error=LLMTimeoutError("slow")))
+    final = _run(services.chat.complete("u1", "Hello?"))
+    assert final.error_key in MESSAGES and final.error_status == 504
+    assert "did not answer" in t(final.error_key or "", "en")
+    with TestClient(create_app(settings, services)) as client:
+        r = client.post("/api/chat", json={"message": "Hello again?"})
+    assert r.status_code == 504
+    assert r.json()["error"] == "timeout"
+    assert "did not answer" in r.json()["messages"]["en"]
+    assert "не ответила" in r.json()["messages"]["ru"]
