@@ -261,6 +261,15 @@ class MessageRepository:
                 (conversation_id, user_id, seq),
             ).rowcount
 
+    def count(self, user_id: str, conversation_id: str) -> int:
+        """Messages in one of the user's conversations (0 for someone else's)."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND user_id = ?",
+                (conversation_id, user_id),
+            ).fetchone()
+        return int(row[0])
+
     def count_for_user(self, user_id: str) -> int:
         with self.db.connect() as conn:
             return int(

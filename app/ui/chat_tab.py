@@ -324,9 +324,12 @@ class ChatTab:
         """Show messages that arrived without the user asking (the soul wrote first)."""
         if not session or not conv_id or self.services.chat.is_running(self.user(session)):
             return gr.skip(), gr.skip()
-        history, count = await self._history(self.user(session), conv_id, session["lang"])
+        user_id = self.user(session)
+        # Every open tab polls every few seconds: count first, render only when it changed.
+        count = await self.services.db.run(self.services.chat.messages.count, user_id, conv_id)
         if count == shown:
             return gr.skip(), gr.skip()
+        history, count = await self._history(user_id, conv_id, session["lang"])
         return history, count
 
     async def _run_turn(
