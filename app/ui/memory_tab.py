@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from app.i18n import Lang, normalize_lang, t
 from app.services.conversations import ExportFormat, ImportResult
 from app.services.errors import ServiceError
 from app.ui.cells import cell_int
+from app.ui.downloads import write_download
 from app.ui.labels import Labels
 from app.ui.session import user_of
 from memory import (
@@ -604,16 +604,7 @@ class MemoryTab:
         return [item.id, title, item.text, item.importance, item.pinned, False]
 
     async def _write_export(self, name: str, data: bytes) -> str:
-        """Write under the cache dir (Gradio serves only from there); one folder per file."""
-        exports = self.services.settings.resolved_cache_dir / "exports"
-
-        def write() -> str:
-            exports.mkdir(parents=True, exist_ok=True)
-            target = Path(tempfile.mkdtemp(dir=exports)) / name
-            target.write_bytes(data)
-            return str(target)
-
-        return await asyncio.to_thread(write)
+        return await write_download(self.services.settings.resolved_cache_dir, name, data)
 
     # -- callbacks: load ---------------------------------------------------------------
     @property

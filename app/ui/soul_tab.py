@@ -11,7 +11,6 @@ import asyncio
 import html
 import math
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from app.soul import (
 from app.soul.card_codec import CardFormat
 from app.soul.state import MAX_AWAKENING_STAGE
 from app.ui.cells import cell_int
+from app.ui.downloads import write_download
 from app.ui.labels import Labels
 from app.ui.session import user_of
 
@@ -640,15 +640,7 @@ class SoulTab:
         except SoulError as exc:
             gr.Warning(exc.message(lang))
             return gr.skip()
-        exports = self.services.settings.resolved_cache_dir / "exports"
-
-        def write() -> str:
-            exports.mkdir(parents=True, exist_ok=True)
-            target = Path(tempfile.mkdtemp(dir=exports)) / name  # one folder per download
-            target.write_bytes(data)
-            return str(target)
-
-        return await asyncio.to_thread(write)
+        return await write_download(self.services.settings.resolved_cache_dir, name, data)
 
     def _export_callback(
         self, fmt: CardFormat
