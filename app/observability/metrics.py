@@ -129,11 +129,11 @@ class Metrics:
     def observe_queue_wait(self, kind: str, wait_s: float) -> None:
         self.queue_wait.labels(kind=kind).observe(wait_s)
 
-    def cache_hit(self, cache: str) -> None:
-        self.cache_hits.labels(cache=cache).inc()
+    def cache_hit(self, cache: str, count: int = 1) -> None:
+        self.cache_hits.labels(cache=cache).inc(count)
 
-    def cache_miss(self, cache: str) -> None:
-        self.cache_misses.labels(cache=cache).inc()
+    def cache_miss(self, cache: str, count: int = 1) -> None:
+        self.cache_misses.labels(cache=cache).inc(count)
 
     def consolidation_run(self, outcome: ConsolidationOutcome) -> None:
         if outcome not in _CONSOLIDATION_OUTCOMES:

@@ -43,10 +43,10 @@ class MetricsSync:
 
     def _cache(self) -> None:
         stats = self.media.cache.stats()
-        for _ in range(max(0, stats.hits - self._cache_hits)):
-            self.metrics.cache_hit("artifacts")
-        for _ in range(max(0, stats.misses - self._cache_misses)):
-            self.metrics.cache_miss("artifacts")
+        if stats.hits > self._cache_hits:
+            self.metrics.cache_hit("artifacts", stats.hits - self._cache_hits)
+        if stats.misses > self._cache_misses:
+            self.metrics.cache_miss("artifacts", stats.misses - self._cache_misses)
         self._cache_hits, self._cache_misses = stats.hits, stats.misses
 
     def _memory(self) -> None:
