@@ -1,12 +1,23 @@
 """Errors the media subsystem raises; the API maps each to a status code and a clear message.
 
 Every message is written for the person who has to act on it (a user with a bad file, an
-admin with a missing model file), because the API shows it verbatim.
+admin with a missing model file), because the API shows it verbatim. An error may also name
+a message key of the app's catalogue (`app/locales/media.py`) with its parameters, so the API
+and the UI can say the same thing in Russian; `str(error)` stays the English text, for logs.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class MediaError(Exception):
     """Base class for everything media raises on purpose."""
+
+    def __init__(self, message: str, *, key: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class MediaInputError(MediaError):

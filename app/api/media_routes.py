@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import get_services, resolve_user
 from app.composition import Services
+from app.i18n import both
 from app.services.errors import NotFound, ServiceError
 from media.errors import (
     EngineUnavailableError,
@@ -37,9 +38,8 @@ def media_error_response(exc: MediaError) -> JSONResponse:
         ((s, c) for cls, s, c in _STATUS if isinstance(exc, cls)), (500, "media_error")
     )
     text = str(exc)
-    return JSONResponse(
-        {"error": code, "message": text, "messages": {"en": text, "ru": text}}, status_code=status
-    )
+    messages = both(exc.key, **exc.params) if exc.key else {"en": text, "ru": text}
+    return JSONResponse({"error": code, "message": text, "messages": messages}, status_code=status)
 
 
 class TTSRequest(BaseModel):
