@@ -9,6 +9,7 @@ kind's bounded job queue and store the result. `status()` gathers what `/health`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from media.config import JobKind, MediaConfig
 from media.errors import MediaInputError
 from media.images import ImageEngine, ImageParams, build_image_engine
 from media.jobs import JobContext, JobInfo, JobQueues, ProgressCallback, QueueStats
+from media.language import normalize_language
 from media.lazy import EngineStatus
 from media.ocr import OCREngine, OCRResult, build_ocr_engine
 from media.stt import STTEngine, Transcript, build_stt_engine
 from media.tts import SpeechChunk, TTSEngine, VoiceInfo, build_tts_engine
+from media.tts.base import voices_of_language
+from media.tts.router import VoiceRouter
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class MediaStatus(BaseModel):
     """The media part of `/health`."""
 
     engines: dict[str, EngineStatus]
+    tts_engines: dict[str, EngineStatus] = {}  # piper, festival... each on its own
     queues: dict[str, QueueStats]
     cache: CacheStats
 
@@ -87,38 +92,52 @@ class MediaService:
         text: str,
         voice: str | None = None,
         *,
+        language: str | None = None,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> MediaArtifact:
-        """Speak `text` with `voice` (None: the default); returns a WAV artifact."""
+        """Speak `text`; returns a WAV artifact whose `meta` names the voice used.
+
+        `voice` is a voice id from `voices()` and wins (a persona's voice); without one the
+        text's own language picks the voice, `language` ('ru', 'en', None) deciding only for
+        a text without letters.
+        """
         engine = self.tts_engine
-        key = await asyncio.to_thread(self._key, "tts", engine.cache_inputs, text, voice)
-        hit = await self._cached(key, "audio/wav", {"voice": voice})
+        inputs = functools.partial(engine.cache_inputs, language=language)
+        key = await asyncio.to_thread(self._key, "tts", inputs, text, voice)
+        meta = await asyncio.to_thread(self._voice_meta, text, voice, language)
+        hit = await self._cached(key, "audio/wav", meta)
         if hit is not None:
             return hit
 
         def job(ctx: JobContext) -> bytes:
             ctx.report(0.0, "speaking")
-            wav = engine.synthesize(text, voice, cancel=ctx.cancelled)
+            wav = engine.synthesize(text, voice, cancel=ctx.cancelled, language=language)
             ctx.report(1.0, "done")
             return wav
 
         wav = await self.queues.submit(
             "tts", job, timeout=timeout, progress=progress, job_id=job_id
         )
-        return await self._store(key, wav, kind="tts", ext="wav", meta={"voice": voice})
+        return await self._store(key, wav, kind="tts", ext="wav", meta=meta)
 
     async def tts_stream(
-        self, text: str, voice: str | None = None, *, job_id: str | None = None
+        self,
+        text: str,
+        voice: str | None = None,
+        *,
+        language: str | None = None,
+        job_id: str | None = None,
     ) -> AsyncIterator[SpeechChunk]:
         """Yield speech sentence by sentence as it is made, so playback starts early.
 
-        A cached text comes back as one chunk. Closing the iterator early cancels the job.
-        The whole WAV is cached once the last sentence is done.
+        Same voice choice as `tts`. A cached text comes back as one chunk. Closing the
+        iterator early cancels the job. The whole WAV is cached once the last sentence is done.
         """
         engine = self.tts_engine
-        key = await asyncio.to_thread(self._key, "tts", engine.cache_inputs, text, voice)
+        inputs = functools.partial(engine.cache_inputs, language=language)
+        key = await asyncio.to_thread(self._key, "tts", inputs, text, voice)
         cached = await asyncio.to_thread(self.cache.get, key)
         if cached is not None:
             from media.audio import wav_info
@@ -132,7 +151,7 @@ class MediaService:
 
         def job(ctx: JobContext) -> list[SpeechChunk]:
             made = []
-            for chunk in engine.stream(text, voice, cancel=ctx.cancelled):
+            for chunk in engine.stream(text, voice, cancel=ctx.cancelled, language=language):
                 made.append(chunk)
                 loop.call_soon_threadsafe(chunks.put_nowait, chunk)
             return made
@@ -152,11 +171,40 @@ class MediaService:
             from media.audio import pcm16_to_wav
 
             wav = pcm16_to_wav(b"".join(c.pcm for c in made), made[0].sample_rate)
-            await self._store(key, wav, kind="tts", ext="wav", meta={})
+            meta = await asyncio.to_thread(self._voice_meta, text, voice, language)
+            await self._store(key, wav, kind="tts", ext="wav", meta=meta)
 
-    async def voices(self) -> list[VoiceInfo]:
-        """Voices a user can pick (the voices folder is re-read each call)."""
-        return await asyncio.to_thread(self.tts_engine.voices)
+    async def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        """Voices a user can pick, of every engine (folders are re-read on each call).
+
+        `language` ('ru', 'ru-RU', ...) keeps only the voices of that language.
+        """
+        voices = await asyncio.to_thread(self.tts_engine.voices)
+        if normalize_language(language) is None:
+            return voices
+        return voices_of_language(voices, language)
+
+    async def resolve_voice(
+        self, text: str = "", voice: str | None = None, language: str | None = None
+    ) -> VoiceInfo:
+        """The voice `tts(text, voice, language=language)` would use (raises as it would)."""
+        engine = self.tts_engine
+        if isinstance(engine, VoiceRouter):
+            route = await asyncio.to_thread(engine.route, text, voice, language)
+            return route.voice
+        return await asyncio.to_thread(engine.resolve_voice, voice, language)
+
+    def _voice_meta(self, text: str, voice: str | None, language: str | None) -> dict[str, Any]:
+        engine = self.tts_engine
+        if isinstance(engine, VoiceRouter):
+            route = engine.route(text, voice, language)
+            return {
+                "voice": route.voice.id,
+                "language": route.language,
+                "engine": route.voice.engine,
+            }
+        info = engine.resolve_voice(voice, language)
+        return {"voice": info.id, "language": language, "engine": info.engine}
 
     # -- speech in -----------------------------------------------------------------------
 
@@ -169,7 +217,11 @@ class MediaService:
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> Transcript:
-        """Transcribe an audio upload in `language` (None: the configured default)."""
+        """Transcribe an audio upload in `language` ('ru', 'en'; the message or UI language).
+
+        None or 'auto': the configured default, else detected among Russian and English
+        (`Transcript.detected` says so).
+        """
         if not audio:
             raise MediaInputError("the audio is empty (0 bytes)")
         engine = self.stt_engine
@@ -269,6 +321,8 @@ class MediaService:
         """Each engine's state, each queue's depth and waits, the cache's size and hits."""
 
         def gather() -> MediaStatus:
+            engine = self.tts_engine
+            tts_parts = engine.statuses() if isinstance(engine, VoiceRouter) else {}
             return MediaStatus(
                 engines={
                     "tts": self.tts_engine.status(),
@@ -276,6 +330,7 @@ class MediaService:
                     "ocr": self.ocr_engine.status(),
                     "image": self.image_engine.status(),
                 },
+                tts_engines=tts_parts,
                 queues=dict(self.queues.stats()),
                 cache=self.cache.stats(),
             )
