@@ -34,6 +34,7 @@ from typing import Any
 
 from media.config import TTSConfig
 from media.errors import EngineUnavailableError, JobCancelledError, MediaError
+from media.language import normalize_language
 from media.lazy import EngineStatus, LazyModel
 from media.tts.base import SpeechChunk, VoiceInfo, join_chunks, unknown_voice, voices_of_language
 from media.tts.sentences import checked_speech_text, split_sentences
@@ -73,6 +74,54 @@ _SETUP = """
         (while rest (wave.append whole (car rest)) (set! rest (cdr rest)))
         (wave.save whole outfile 'riff)))))
 """
+
+
+# festival's Russian voice drops a whole sentence (silently, "LTS_Ruleset: no rule matches")
+# on any token it cannot spell: an em dash, «quotes», an ellipsis character, an emoji, "7:30",
+# "50%", a lone comma. So text is reduced to what it reads: letters, digits, and the ASCII
+# punctuation it uses for phrasing, attached to a word.
+_WORDS = {
+    "ru": {"%": " процентов ", "№": " номер ", "&": " и ", "+": " плюс ", "=": " равно "},
+    "en": {"%": " percent ", "№": " number ", "&": " and ", "+": " plus ", "=": " equals "},
+}
+_PUNCT = str.maketrans(
+    {
+        "«": '"', "»": '"', "„": '"', "“": '"', "”": '"', "‟": '"',
+        "‘": "'", "’": "'", "…": "...", "—": ",", "–": ",", "‒": ",", "―": ",",
+        "‐": "-", "‑": "-",
+    }
+)  # fmt: skip
+_ALLOWED_PUNCT = set(".,!?:;()\"'-")
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)[.:,/](?=\d)")
+_SPACE_BEFORE = re.compile(r"\s+([.,!?:;)])")
+_LONE_PUNCT = re.compile(r"(?:(?<=\s)|^)[^\w\s]+(?=\s|$)")
+_REPEATED = re.compile(r"([,;:])[,;:\s]*(?=[,;:.!?])|,{2,}")
+
+
+def festival_text(text: str, language: str | None) -> str:
+    """`text` reduced to what festival can read (see above); "" when nothing is left."""
+    words = _WORDS.get(language or "", _WORDS["en"])
+    text = _BETWEEN_DIGITS.sub(" ", text.translate(_PUNCT))
+    out = []
+    for char in text:
+        if char.isalnum() or char.isspace() or char in _ALLOWED_PUNCT:
+            out.append(char if char != "_" else " ")
+        else:
+            out.append(words.get(char, " "))
+    text = _SPACE_BEFORE.sub(r"\1", "".join(out))
+    text = _LONE_PUNCT.sub(" ", text)
+    text = _REPEATED.sub(r"\1", text)
+    text = " ".join(text.split()).strip(" ,;:-")
+    return text if any(c.isalnum() for c in text) else ""
+
+
+def bare_words(text: str) -> str:
+    """Letters and digits only: the last resort when festival still refused a sentence."""
+    return " ".join(re.sub(r"[^\w]|_", " ", text).split())
+
+
+class _FestivalDied(EngineUnavailableError):
+    """festival exited or closed its pipe before answering (killed, crashed)."""
 
 
 def missing_festival_error(detail: str) -> EngineUnavailableError:
@@ -141,8 +190,12 @@ class FestivalProcess:
             lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
         lines.put(None)
 
-    def _command(self, scheme: str, *, timeout_s: float) -> None:
-        """Send `scheme` and wait for its marker; raise on a festival error or a hang."""
+    def _command(self, scheme: str, *, timeout_s: float) -> list[str]:
+        """Send `scheme` and wait for its marker; raise on a festival error or a hang.
+
+        Returns the other lines festival printed meanwhile (warnings such as a word it could
+        not spell, after which it drops the sentence).
+        """
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             raise EngineUnavailableError("festival is not running")
@@ -152,9 +205,10 @@ class FestivalProcess:
             proc.stdin.flush()
         except OSError as exc:
             self._stop()
-            raise EngineUnavailableError(f"festival stopped unexpectedly: {exc}") from exc
+            raise _FestivalDied(f"festival stopped unexpectedly: {exc}") from exc
         deadline = time.monotonic() + timeout_s
         errors: list[str] = []
+        notes: list[str] = []
         while True:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -169,34 +223,43 @@ class FestivalProcess:
                 code = proc.wait()
                 self._stop()
                 detail = "; ".join(errors) or f"exit code {code}"
-                raise EngineUnavailableError(f"festival stopped unexpectedly ({detail})")
+                raise _FestivalDied(f"festival stopped unexpectedly ({detail})")
             if line == marker:
                 break
             if "SIOD ERROR" in line:
                 errors.append(line.strip()[:300])
             elif line.strip():
-                log.debug("festival: %s", line[:300])
+                notes.append(line.strip()[:300])
         if errors:
             raise EngineUnavailableError(f"festival failed: {'; '.join(errors)}")
+        return notes
 
-    def say(self, text: str) -> tuple[bytes, int]:
-        """(16-bit mono PCM, sample rate) of `text`; (b"", rate) when nothing was sayable.
+    def say(self, text: str) -> tuple[bytes, int, list[str]]:
+        """(16-bit mono PCM, sample rate, festival's warnings) of `text`.
 
-        A festival that died since the last call (killed, crashed) is started again first.
+        The PCM is b"" when festival said nothing (its warnings say why). A festival that
+        died since the last call (killed, crashed) is started again once.
         """
         with self._lock:
             inp, out = self._workdir / "in.txt", self._workdir / "out.wav"
             inp.write_text(text + "\n", encoding="utf-8")
             out.unlink(missing_ok=True)
+            command = f'(ikar_say "{inp}" "{out}")'
             if self._proc is None or self._proc.poll() is not None:
                 log.info("starting festival for %s", self.voice)
                 self._start()
-            self._command(f'(ikar_say "{inp}" "{out}")', timeout_s=self.timeout_s)
+            try:
+                notes = self._command(command, timeout_s=self.timeout_s)
+            except _FestivalDied:  # died since the last call (it may not be reaped yet): once more
+                log.warning("festival for %s died; starting it again", self.voice)
+                self._start()
+                notes = self._command(command, timeout_s=self.timeout_s)
             if not out.exists():
-                return b"", 16_000
+                return b"", 16_000, notes
             data = out.read_bytes()
             out.unlink(missing_ok=True)
-        return _pcm16_mono(data)
+        pcm, rate = _pcm16_mono(data)
+        return pcm, rate, notes
 
     def close(self) -> None:
         with self._lock:
@@ -321,13 +384,27 @@ class FestivalEngine:
             for sentence in split_sentences(text, self.config.max_sentence_chars):
                 if cancel is not None and cancel.is_set():
                     raise JobCancelledError("speech synthesis was cancelled")
-                pcm, rate = process.say(sentence)
+                pcm, rate = self._say(process, sentence, info.language)
                 if not pcm:
                     continue
                 if self.config.sentence_silence_s:
                     pcm += bytes(2 * int(self.config.sentence_silence_s * rate))
                 yield SpeechChunk(index=index, pcm=pcm, sample_rate=rate)
                 index += 1
+
+    @staticmethod
+    def _say(process: FestivalProcess, sentence: str, language: str | None) -> tuple[bytes, int]:
+        """One sentence; if festival drops it over a word it cannot spell, letters only."""
+        text = festival_text(sentence, normalize_language(language))
+        if not text:
+            return b"", 16_000
+        pcm, rate, notes = process.say(text)
+        if not pcm and notes and (fallback := bare_words(text)) and fallback != text:
+            log.info("festival refused %r (%s); retrying with bare words", text[:80], notes[0])
+            pcm, rate, notes = process.say(fallback)
+        if not pcm and notes:
+            log.warning("festival could not say %r: %s", text[:80], notes[0])
+        return pcm, rate
 
     def synthesize(
         self,
