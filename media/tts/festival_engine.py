@@ -95,7 +95,8 @@ _ALLOWED_PUNCT = set(".,!?:;()\"'-")
 _BETWEEN_DIGITS = re.compile(r"(?<=\d)[.:,/](?=\d)")
 _SPACE_BEFORE = re.compile(r"\s+([.,!?:;)])")
 _LONE_PUNCT = re.compile(r"(?:(?<=\s)|^)[^\w\s]+(?=\s|$)")
-_REPEATED = re.compile(r"([,;:])[,;:\s]*(?=[,;:.!?])|,{2,}")
+_CLAUSE_RUNS = re.compile(r"([,;:])(?:\s*[,;:])+")  # ", ," -> ","
+_CLAUSE_BEFORE_END = re.compile(r"[,;:]\s*(?=[.!?])")  # ", ." -> "."
 
 
 def festival_text(text: str, language: str | None) -> str:
@@ -105,12 +106,12 @@ def festival_text(text: str, language: str | None) -> str:
     out = []
     for char in text:
         if char.isalnum() or char.isspace() or char in _ALLOWED_PUNCT:
-            out.append(char if char != "_" else " ")
+            out.append(char)
         else:
             out.append(words.get(char, " "))
     text = _SPACE_BEFORE.sub(r"\1", "".join(out))
     text = _LONE_PUNCT.sub(" ", text)
-    text = _REPEATED.sub(r"\1", text)
+    text = _CLAUSE_BEFORE_END.sub("", _CLAUSE_RUNS.sub(r"\1", text))
     text = " ".join(text.split()).strip(" ,;:-")
     return text if any(c.isalnum() for c in text) else ""
 

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from media.audio import wav_info
 from media.config import TTSConfig
@@ -149,7 +151,27 @@ def test_a_typical_reply_is_spoken_whole(festival_engine: FestivalEngine) -> Non
         ("Смайлик 😀 здесь , да .", "Смайлик здесь, да."),
         ("ключ_слово и a/b… ", "ключ слово и a b..."),
         ("(((  ))) —", ""),
+        ("Да — , — нет ,, — ладно — .", "Да, нет, ладно."),
     ],
 )
 def test_festival_text_keeps_only_what_festival_reads(text: str, said: str) -> None:
     assert festival_text(text, "ru") == said
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
+        | st.sampled_from(list("абвгдеёжзийклмнопрстуфхцчшщъыьэюя .,!?—«»…:%№0123456789")),
+        max_size=120,
+    )
+)
+def test_any_text_is_spoken_or_refused_clearly(festival_engine: FestivalEngine, text: str) -> None:
+    """Whatever a model or a client sends: audio, or a MediaInputError; festival survives."""
+    try:
+        wav = festival_engine.synthesize(text)
+    except MediaInputError:
+        return
+    assert wav_info(wav)[0] == 16000

@@ -83,9 +83,7 @@ def test_a_missing_engine_is_named_in_both_languages(make_settings: Any) -> None
         messages = r.json()["messages"]
         assert "festival festvox-ru" in messages["en"] and "festival festvox-ru" in messages["ru"]
         assert "Нет голоса для русского языка" in messages["ru"]
-        r = client.post(
-            "/api/ocr", files={"file": ("n.png", render_lines(["текст"]), "image/png")}
-        )
+        r = client.post("/api/ocr", files={"file": ("n.png", render_lines(["текст"]), "image/png")})
         assert r.status_code == 503 and "tesseract-ocr-rus" in r.json()["messages"]["ru"]
         media = client.get("/health").json()["components"]["media"]
         assert media["state"] == "degraded"  # OCR is down
