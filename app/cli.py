@@ -1,14 +1,23 @@
-"""Start IKAR: `python launch.py [--host H] [--port P] [--share] [--config FILE]`."""
+"""Start IKAR: `ikar [--host H] [--port P] [--share] [--config FILE]`.
+
+The one entry point behind both the `ikar` console script (pip install .) and `launch.py`
+(a checkout), so their flags and checks cannot drift apart.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import socket
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not settings.media.image.allow_network:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    report_config_warnings(settings)
     if not port_is_free(settings.host, settings.port):
         print(
             f"ikar: port {settings.port} on {settings.host} is busy "
@@ -76,6 +86,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def report_config_warnings(settings: Settings) -> None:
+    """Say at start what would otherwise surface at the first chat or admin login."""
+    from config.settings import admin_token_conflict
+    from models.profiles import ProfileError, load_profiles, unset_api_keys
+
+    warnings = []
+    conflict = admin_token_conflict()
+    if conflict:
+        warnings.append(conflict)
+    # A broken profiles file is create_app's to report (it refuses to start).
+    with contextlib.suppress(ProfileError):
+        warnings += unset_api_keys(load_profiles(settings.model_profiles_file))
+    for line in warnings:
+        print(f"ikar: warning: {line}", file=sys.stderr, flush=True)
+
+
 def open_share_tunnel(port: int) -> None:
     """A public gradio.live link to this server. Needs internet; without it, say so and go on."""
     import secrets
@@ -95,7 +121,3 @@ def open_share_tunnel(port: int) -> None:
         )
         return
     print(f"Public link: {link}", flush=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
