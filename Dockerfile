@@ -85,7 +85,12 @@ COPY --from=builder /opt/ikar /opt/ikar
 COPY --from=builder /dist /tmp/dist
 RUN /opt/ikar/bin/pip install --no-cache-dir --no-deps --no-index /tmp/dist/*.whl \
  && rm -rf /tmp/dist
-COPY docker/healthcheck.py /opt/ikar/healthcheck.py
+COPY docker/healthcheck.py docker/model-server.toml /opt/ikar/
+# The shipped profiles plus compose's model-server (docker-compose.yml points
+# IKAR_MODEL_PROFILES_FILE here); a plain `docker run` keeps the shipped file.
+RUN shipped="$(/opt/ikar/bin/python -c 'from config.settings import CONFIG_DIR; print(CONFIG_DIR)')" \
+ && cat "$shipped/models.toml" /opt/ikar/model-server.toml > /opt/ikar/models-compose.toml \
+ && rm /opt/ikar/model-server.toml
 ENV PATH=/opt/ikar/bin:$PATH \
     IKAR_DATA_DIR=/data \
     IKAR_PORT=6666 \

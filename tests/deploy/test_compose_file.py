@@ -71,12 +71,34 @@ def test_model_server_is_optional_and_private(compose: dict[str, Any]) -> None:
         assert "8080/v1/models" in " ".join(svc["healthcheck"]["test"])
     gpu = compose["services"]["model-server-gpu"]
     assert gpu["networks"]["default"]["aliases"] == ["model-server"]
-    # IKAR's profile for it points at the compose service name.
+
+
+def test_compose_profiles_file_adds_the_model_server(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """The image appends docker/model-server.toml to the shipped profiles; compose uses it."""
     from config.settings import CONFIG_DIR
     from models.profiles import load_profiles
 
-    profile = load_profiles(CONFIG_DIR / "models.toml")["model-server"]
-    assert profile.url == "http://model-server:8080/v1"
+    combined = tmp_path / "models-compose.toml"
+    combined.write_text(
+        (CONFIG_DIR / "models.toml").read_text(encoding="utf-8")
+        + (REPO / "docker" / "model-server.toml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    profiles = load_profiles(combined)
+    assert profiles["model-server"].url == "http://model-server:8080/v1"
+    assert profiles["model-server"].unset_api_key() is None  # private network, no key
+    assert {"qwen2.5-coder-1.5b", "smollm2-135m"} <= set(profiles)
+    # Native installs do not list a server only compose can reach.
+    assert "model-server" not in load_profiles(CONFIG_DIR / "models.toml")
+    for service in ("ikar", "ikar-gpu"):
+        env = compose["services"][service]["environment"]
+        assert env["IKAR_MODEL_PROFILES_FILE"].endswith(":-/opt/ikar/models-compose.toml}")
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert (
+        "docker/model-server.toml" in dockerfile and "/opt/ikar/models-compose.toml" in dockerfile
+    )
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
