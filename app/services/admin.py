@@ -294,7 +294,7 @@ class AdminService:
                     label=profile.label,
                     source=profile.source,
                     active=name == manager.active_name,
-                    configured_default=name == self.settings.default_model,
+                    configured_default=name == self.defaults.configured_model,
                     state=status.state,
                     loaded=status.loaded,
                     detail=status.detail,

@@ -10,8 +10,8 @@ from dataclasses import fields
 import pytest
 
 from app.composition import Services
-from app.services.models import ModelManager
 from app.services.memory_turns import MemoryTurnHook
+from app.services.models import ModelManager
 from app.services.soul_turns import SoulTurnHook
 from app.services.turns import TurnContext, TurnHookOrderError, TurnHooks, TurnSlot
 from app.storage.records import Message
