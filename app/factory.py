@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import gradio as gr
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from app.api import (
     admin_routes,
@@ -23,18 +22,10 @@ from app.composition import Services, build_services
 from app.observability.logging import configure_logging
 from app.observability.middleware import HttpMetricsMiddleware, RequestIdMiddleware
 from app.security.cors import add_cors
-from app.security.errors import (
-    SecurityError,
-    SecurityHTTPException,
-    security_exception_handler,
-    to_http,
-)
 from app.security.exposure import exposure_check
 from app.security.limits import BodySizeLimitMiddleware
-from app.soul import SoulError
 from app.ui.blocks import build_ui
 from config.settings import Settings
-from media.errors import MediaError
 
 
 def create_app(
@@ -68,21 +59,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
-    install_error_handlers(app)
-    app.add_exception_handler(SecurityHTTPException, security_exception_handler)
-
-    @app.exception_handler(SecurityError)
-    async def _security(request: Request, exc: SecurityError) -> JSONResponse:
-        http = to_http(exc, request.headers.get("accept-language"))
-        return await security_exception_handler(request, http)  # type: ignore[return-value]
-
-    @app.exception_handler(MediaError)
-    async def _media(_: Request, exc: MediaError) -> JSONResponse:
-        return media_routes.media_error_response(exc)
-
-    @app.exception_handler(SoulError)
-    async def _soul(_: Request, exc: SoulError) -> JSONResponse:
-        return soul_routes.soul_error_response(exc)
+    install_error_handlers(app)  # the one REST error handler, for every IkarError
 
     app.include_router(health_routes.router)
     app.include_router(ops_routes.router)

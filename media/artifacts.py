@@ -55,6 +55,18 @@ _MIGRATIONS = [
         value INTEGER NOT NULL
     );
     """,
+    # Who an artifact was made for: a user's speech, pictures and transcripts are their data
+    # (exported with them, deleted with them); the same content made for two users is one
+    # file with two owners.
+    """
+    CREATE TABLE media_artifact_owners (
+        user_id TEXT NOT NULL,
+        key TEXT NOT NULL REFERENCES media_artifacts(key) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    CREATE INDEX media_artifact_owners_by_key ON media_artifact_owners(key);
+    """,
 ]
 
 
@@ -213,6 +225,71 @@ class ArtifactCache:
             for key in keys:
                 removed += self._remove(key)
         return removed
+
+    # -- owners --------------------------------------------------------------------------
+
+    def add_owner(self, key: str, user_id: str) -> None:
+        """Record that `key` was made (or served from the cache) for `user_id`."""
+        if not is_valid_key(key):
+            return
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO media_artifact_owners(user_id, key, created_at)"
+                " SELECT ?, key, ? FROM media_artifacts WHERE key = ?"
+                " ON CONFLICT(user_id, key) DO NOTHING",
+                (user_id, time.time(), key),
+            )
+
+    def is_owner(self, user_id: str, key: str) -> bool:
+        if not is_valid_key(key):
+            return False
+        with self._db.connect() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM media_artifact_owners WHERE user_id = ? AND key = ?",
+                (user_id, key),
+            ).fetchone()
+        return row is not None
+
+    def owned(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's artifacts (metadata, not bytes), oldest first."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                "SELECT a.key, a.kind, a.ext, a.size, o.created_at FROM media_artifact_owners o"
+                " JOIN media_artifacts a ON a.key = o.key WHERE o.user_id = ?"
+                " ORDER BY o.created_at, a.key",
+                (user_id,),
+            ).fetchall()
+        return [
+            {
+                "key": r["key"],
+                "kind": r["kind"],
+                "media_type": _EXTENSIONS.get(r["ext"], "application/octet-stream"),
+                "size": int(r["size"]),
+                "created_at": float(r["created_at"]),
+            }
+            for r in rows
+        ]
+
+    def forget_owner(self, user_id: str) -> tuple[int, list[Path]]:
+        """Drop the user's ownership; artifacts nobody else owns are deleted with it.
+
+        Joins the caller's transaction; returns (artifacts forgotten, files to remove once
+        it commits).
+        """
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT a.key, a.ext, (SELECT COUNT(*) FROM media_artifact_owners o2"
+                "   WHERE o2.key = a.key) AS owners"
+                " FROM media_artifact_owners o JOIN media_artifacts a ON a.key = o.key"
+                " WHERE o.user_id = ?",
+                (user_id,),
+            ).fetchall()
+            conn.execute("DELETE FROM media_artifact_owners WHERE user_id = ?", (user_id,))
+            orphans = [r for r in rows if int(r["owners"]) == 1]
+            conn.executemany(
+                "DELETE FROM media_artifacts WHERE key = ?", [(r["key"],) for r in orphans]
+            )
+        return len(rows), [self._file(r["key"], r["ext"]) for r in orphans]
 
     # -- bookkeeping ---------------------------------------------------------------------
 

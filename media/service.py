@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.storage.database import Database
+from config.errors import check_upload_size
 from media.artifacts import ArtifactCache, CacheStats, cache_key
 from media.config import JobKind, MediaConfig
 from media.errors import MediaInputError
@@ -61,6 +62,11 @@ class MediaService:
 
     Engines may be injected (tests, alternative engines); by default the factories build
     them from `config`. Nothing heavy happens in the constructor.
+
+    Policy is decided here, for the REST API and the UI alike: a call made for a user
+    (`owner`) is charged to that user's rate budget (`admit`, e.g. a rate limiter's
+    check; `charge=False` for work a chat turn already paid for), uploads over
+    `max_input_bytes` are refused (413), and what was made is recorded as the user's.
     """
 
     def __init__(
@@ -73,8 +79,12 @@ class MediaService:
         stt: STTEngine | None = None,
         ocr: OCREngine | None = None,
         images: ImageEngine | None = None,
+        admit: Callable[[str], None] | None = None,
+        max_input_bytes: int | None = None,
     ) -> None:
         self.config = config
+        self.admit = admit
+        self.max_input_bytes = max_input_bytes
         self.cache = ArtifactCache(
             db, Path(cache_dir), max_bytes=config.cache.max_bytes, enabled=config.cache.enabled
         )
@@ -93,6 +103,8 @@ class MediaService:
         voice: str | None = None,
         *,
         language: str | None = None,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
@@ -103,13 +115,14 @@ class MediaService:
         text's own language picks the voice, `language` ('ru', 'en', None) deciding only for
         a text without letters.
         """
+        self._admit(owner, charge)
         engine = self.tts_engine
         inputs = functools.partial(engine.cache_inputs, language=language)
         key = await asyncio.to_thread(self._key, "tts", inputs, text, voice)
         meta = await asyncio.to_thread(self._voice_meta, text, voice, language)
         hit = await self._cached(key, "audio/wav", meta)
         if hit is not None:
-            return hit
+            return await self._owned(hit, owner)
 
         def job(ctx: JobContext) -> bytes:
             ctx.report(0.0, "speaking")
@@ -120,7 +133,8 @@ class MediaService:
         wav = await self.queues.submit(
             "tts", job, timeout=timeout, progress=progress, job_id=job_id
         )
-        return await self._store(key, wav, kind="tts", ext="wav", meta=meta)
+        art = await self._store(key, wav, kind="tts", ext="wav", meta=meta)
+        return await self._owned(art, owner)
 
     async def tts_stream(
         self,
@@ -213,6 +227,8 @@ class MediaService:
         audio: bytes,
         language: str | None = None,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
@@ -222,12 +238,15 @@ class MediaService:
         None or 'auto': the configured default, else detected among Russian and English
         (`Transcript.detected` says so).
         """
+        self._admit(owner, charge)
+        self._check_size(audio)
         if not audio:
             raise MediaInputError("the audio is empty (0 bytes)")
         engine = self.stt_engine
         key = await asyncio.to_thread(self._key, "stt", engine.cache_inputs, audio, language)
         hit = await asyncio.to_thread(self.cache.get, key)
         if hit is not None:
+            await self._own(key, owner)
             return Transcript.model_validate_json(hit)
 
         def job(ctx: JobContext) -> Transcript:
@@ -240,6 +259,7 @@ class MediaService:
             "stt", job, timeout=timeout, progress=progress, job_id=job_id
         )
         await self._store(key, result.model_dump_json().encode(), kind="stt", ext="json", meta={})
+        await self._own(key, owner)
         return result
 
     # -- text in images ------------------------------------------------------------------
@@ -248,17 +268,22 @@ class MediaService:
         self,
         image: bytes,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> OCRResult:
         """Read the text in an image upload."""
+        self._admit(owner, charge)
+        self._check_size(image)
         if not image:
             raise MediaInputError("the image is empty (0 bytes)")
         engine = self.ocr_engine
         key = await asyncio.to_thread(self._key, "ocr", engine.cache_inputs, image)
         hit = await asyncio.to_thread(self.cache.get, key)
         if hit is not None:
+            await self._own(key, owner)
             return OCRResult.model_validate_json(hit)
 
         def job(ctx: JobContext) -> OCRResult:
@@ -271,6 +296,7 @@ class MediaService:
             "ocr", job, timeout=timeout, progress=progress, job_id=job_id
         )
         await self._store(key, result.model_dump_json().encode(), kind="ocr", ext="json", meta={})
+        await self._own(key, owner)
         return result
 
     # -- images out ----------------------------------------------------------------------
@@ -279,6 +305,8 @@ class MediaService:
         self,
         params: ImageParams,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
@@ -287,13 +315,14 @@ class MediaService:
 
         `meta` holds the resolved parameters, the seed actually used included.
         """
+        self._admit(owner, charge)
         engine = self.image_engine
         resolved = await asyncio.to_thread(engine.resolve, params)  # fixes a random seed
         key = await asyncio.to_thread(self._key, "image", engine.cache_inputs, resolved)
         meta = resolved.model_dump()
         hit = await self._cached(key, "image/png", meta)
         if hit is not None:
-            return hit
+            return await self._owned(hit, owner)
 
         def job(ctx: JobContext) -> bytes:
             ctx.report(0.0, "starting")
@@ -306,7 +335,8 @@ class MediaService:
         png = await self.queues.submit(
             "image", job, timeout=timeout, progress=progress, job_id=job_id
         )
-        return await self._store(key, png, kind="image", ext="png", meta=meta)
+        art = await self._store(key, png, kind="image", ext="png", meta=meta)
+        return await self._owned(art, owner)
 
     # -- jobs and health -----------------------------------------------------------------
 
@@ -341,6 +371,34 @@ class MediaService:
         """A cached artifact's file, only if it is inside the cache folder (for serving)."""
         return self.cache.path_for(key)
 
+    async def owns_artifact(self, user_id: str, key: str) -> bool:
+        """Whether the artifact was made for this user."""
+        return await asyncio.to_thread(self.cache.is_owner, user_id, key)
+
+    # -- the user's data (UserDataOwner) -------------------------------------------------
+
+    data_tables: tuple[str, ...] = ("media_artifact_owners", "media_artifacts")
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {"artifacts": len(self.cache.owned(user_id))}
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        """The user's artifacts as metadata (keys, kinds, sizes); the bytes stay in the cache."""
+        return {"artifacts": self.cache.owned(user_id)}
+
+    def delete_user_data(
+        self, user_id: str, after_commit: Callable[[Callable[[], None]], None]
+    ) -> dict[str, int]:
+        """Forget the user's artifacts; files nobody else owns go once the rows are gone."""
+        count, files = self.cache.forget_owner(user_id)
+
+        def remove_files() -> None:
+            for path in files:
+                path.unlink(missing_ok=True)
+
+        after_commit(remove_files)
+        return {"artifacts": count}
+
     def close(self) -> None:
         """Stop the queues and unload every engine (application shutdown)."""
         self.queues.shutdown(wait=False)
@@ -351,6 +409,22 @@ class MediaService:
                 log.exception("unloading %s failed", engine.name)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _admit(self, owner: str | None, charge: bool) -> None:
+        if owner is not None and charge and self.admit is not None:
+            self.admit(owner)
+
+    def _check_size(self, data: bytes) -> None:
+        if self.max_input_bytes is not None:
+            check_upload_size(data, self.max_input_bytes)
+
+    async def _own(self, key: str | None, owner: str | None) -> None:
+        if owner is not None and key is not None:
+            await asyncio.to_thread(self.cache.add_owner, key, owner)
+
+    async def _owned(self, art: MediaArtifact, owner: str | None) -> MediaArtifact:
+        await self._own(art.key, owner)
+        return art
 
     @staticmethod
     def _key(namespace: str, inputs_fn: Any, *args: Any) -> str:

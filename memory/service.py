@@ -8,10 +8,12 @@ REST API, the chat pipeline and the UI need. Build it with `build_memory(...)`, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.storage.database import Database
 from memory.config import MemoryConfig
@@ -189,10 +191,35 @@ class MemoryService:
         return deleted
 
     def delete_user(self, user_id: str) -> int:
+        return self.delete_user_data(user_id, lambda step: step())["memories"]
+
+    # ----- the user's data (the app's UserDataOwner protocol) -----------------------------
+
+    data_tables: tuple[str, ...] = ("memories", "memory_consolidation_windows")
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {"memories": self.store.stats(user_id)[0]}
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        return {"memories": json.loads(self.export_memories(user_id))["memories"]}
+
+    def delete_user_data(
+        self, user_id: str, after_commit: Callable[[Callable[[], None]], None]
+    ) -> dict[str, int]:
+        """Forget every memory of the user (inside the caller's transaction); the vector
+        index follows once the rows are gone."""
+        conversations = {
+            m.conversation_id for m in self.store.all_for_user(user_id) if m.conversation_id
+        }
         ids = self.store.delete_user(user_id)
-        self.index.remove(ids)
-        self.keeper.note_changes(len(ids))
-        return len(ids)
+        self.consolidator.forget_conversations(sorted(conversations))
+
+        def drop_vectors() -> None:
+            self.index.remove(ids)
+            self.keeper.note_changes(len(ids))
+
+        after_commit(drop_vectors)
+        return {"memories": len(ids)}
 
     def list_memories(self, user_id: str, flt: MemoryFilter | None = None) -> MemoryPage:
         return self.store.list_memories(user_id, flt or MemoryFilter())
@@ -259,6 +286,46 @@ class MemoryService:
 
     def consolidation_status(self) -> ConsolidationStatus:
         return self.consolidator.status()
+
+    # ----- async views (the API and the UI await these; the work runs in a thread) ---------
+
+    async def search_async(self, query: MemoryQuery) -> list[MemoryHit]:
+        return await asyncio.to_thread(self.search, query)
+
+    async def get_async(self, memory_id: int, user_id: str) -> MemoryItem | None:
+        return await asyncio.to_thread(self.get, memory_id, user_id)
+
+    async def add_memory_async(self, item: NewMemory) -> MemoryItem:
+        return await asyncio.to_thread(self.add_memory, item)
+
+    async def update_async(
+        self, memory_id: int, user_id: str, patch: MemoryPatch
+    ) -> MemoryItem | None:
+        return await asyncio.to_thread(self.update, memory_id, user_id, patch)
+
+    async def pin_async(self, memory_id: int, user_id: str, pinned: bool) -> MemoryItem | None:
+        return await asyncio.to_thread(self.pin, memory_id, user_id, pinned)
+
+    async def delete_async(self, memory_id: int, user_id: str) -> bool:
+        return await asyncio.to_thread(self.delete, memory_id, user_id)
+
+    async def list_memories_async(self, user_id: str, flt: MemoryFilter) -> MemoryPage:
+        return await asyncio.to_thread(self.list_memories, user_id, flt)
+
+    async def export_memories_async(self, user_id: str) -> bytes:
+        return await asyncio.to_thread(self.export_memories, user_id)
+
+    async def stats_async(self, user_id: str | None = None) -> MemoryStats:
+        return await asyncio.to_thread(self.stats, user_id)
+
+    async def status_async(self) -> MemoryHealth:
+        return await asyncio.to_thread(self.status)
+
+    async def start_consolidation_async(self, user_id: str | None = None) -> bool:
+        return await asyncio.to_thread(self.start_consolidation, user_id)
+
+    async def cancel_consolidation_async(self) -> bool:
+        return await asyncio.to_thread(self.cancel_consolidation)
 
     # ----- health -------------------------------------------------------------------------
 

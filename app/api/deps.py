@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from fastapi import HTTPException, Request
+from fastapi import Request
+
+from app.security.errors import UnauthorizedError, UserMismatchError
+from app.security.users_auth import bearer_token
+from app.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from app.composition import Services
@@ -23,20 +27,20 @@ def resolve_user(request: Request, claimed: str | None) -> str:
     """The user a request acts for.
 
     Local mode (loopback, no accounts): the claimed id, or the one local user. With accounts,
-    the identity comes from the API token and a claimed id must match it.
+    the identity comes from the API token (`Authorization: Bearer`) and a claimed id must
+    match it.
     """
     services = get_services(request)
-    authed = services.authenticate_request(request)
+    token = bearer_token(request)
+    authed = services.auth.user_for_api_token(token) if token else None
     if authed is not None:
         if claimed and claimed != authed:
-            raise HTTPException(status_code=403, detail="user_id does not match your token")
+            raise UserMismatchError()
         return authed
-    if services.accounts_required:
-        raise HTTPException(
-            status_code=401, detail="API token required", headers={"WWW-Authenticate": "Bearer"}
-        )
+    if services.auth.users_configured():
+        raise UnauthorizedError()
     if claimed is None:
         return LOCAL_USER
     if not _USER_ID.match(claimed):
-        raise HTTPException(status_code=422, detail="user_id: 1-64 of A-Z a-z 0-9 _ . @ -")
+        raise ServiceError("error.invalid_user_id", 422)
     return claimed

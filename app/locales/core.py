@@ -93,6 +93,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The request does not fit into the model's context.",
     ),
     "error.llm_failed": ("Модель выдала ошибку: {detail}", "The model failed: {detail}"),
+    "error.cancelled": ("Генерация остановлена.", "The generation was stopped."),
     "error.invalid_request": ("Неверный запрос: {detail}", "Invalid request: {detail}"),
     "error.internal": (
         "Внутренняя ошибка. Данные сохранены; попробуйте ещё раз.",
@@ -103,9 +104,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Request too large (over {limit} bytes).",
     ),
     "error.not_found": ("Не найдено.", "Not found."),
+    "error.invalid_user_id": (
+        "user_id: от 1 до 64 символов A-Z a-z 0-9 _ . @ -",
+        "user_id: 1-64 of A-Z a-z 0-9 _ . @ -",
+    ),
+    "error.http": ("Запрос отклонён ({status}): {detail}", "Request refused ({status}): {detail}"),
     "error.import_failed": (
-        "Не удалось импортировать ({code}): {detail}",
-        "Import failed ({code}): {detail}",
+        "Не удалось импортировать: {reason} ({detail})",
+        "Import failed: {reason} ({detail})",
     ),
     "error.memory_not_found": ("Воспоминание не найдено.", "Memory not found."),
     "error.media_failed": ("Не получилось: {detail}", "Could not do it: {detail}"),

@@ -1,10 +1,29 @@
 """Media messages: (Russian, English) by key. Keys start with "media.".
 
-`media/` raises errors naming these keys with their parameters (`MediaError.key/params`);
-the API renders both languages from here.
+`media/` raises `MediaError`s (config/errors.py `IkarError`) naming these keys with their
+parameters; the API and the UI render both languages from here.
 """
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # errors (media/errors.py); {detail} is the media subsystem's own explanation
+    "media.error.bad_input": (
+        "Этот файл или запрос не подходит: {detail}",
+        "This file or request cannot be used: {detail}",
+    ),
+    "media.error.engine_unavailable": (
+        "Движок недоступен (не хватает файлов модели или он не загрузился): {detail}",
+        "The engine is unavailable (model files missing or it failed to load): {detail}",
+    ),
+    "media.error.queue_full": (
+        "Очередь задач переполнена, попробуйте чуть позже.",
+        "The job queue is full, please try again shortly.",
+    ),
+    "media.error.timeout": (
+        "Задача не успела завершиться: {detail}",
+        "The job did not finish in time: {detail}",
+    ),
+    "media.error.cancelled": ("Задача отменена.", "The job was cancelled."),
+    # engine-specific messages (a MediaError raised with key=...)
     "media.no_text": ("Нет текста, который можно произнести", "There is no text to speak"),
     "media.nothing_to_say": (
         "В тексте нет ничего, что можно произнести",
@@ -25,7 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "<name>.onnx.json into {folder}",
     ),
     "media.festival_missing": (
-        "Русская речь недоступна: не установлен festival или его русский голос. "
+        "Русская речь недоступна: не установлен festival или его русский голос ({detail}). "
         "Установите: `{apt}` (или запустите scripts/install.sh от root)",
         "Russian speech is unavailable: {detail}; install it with `{apt}` "
         "(or run scripts/install.sh as root)",
@@ -51,7 +70,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Unsupported language code {code!r}; use a whisper code like 'ru' or 'en'",
     ),
     "media.tesseract_missing": (
-        "Распознавание текста недоступно: не установлен tesseract или его языковые данные. "
+        "Распознавание текста недоступно: не установлен tesseract или его языковые данные ({detail}). "
         "Установите: `{apt}` (или запустите scripts/install.sh от root)",
         "Text recognition is unavailable: {detail}; install it with `{apt}` "
         "(or run scripts/install.sh as root)",

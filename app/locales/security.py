@@ -22,4 +22,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The request body is too large.",
     ),
     "security.unauthorized": ("Требуется аутентификация.", "Authentication is required."),
+    "security.bad_length": (
+        "Неверный заголовок Content-Length.",
+        "The Content-Length header is invalid.",
+    ),
+    "security.forbidden": ("Доступ запрещён.", "Access denied."),
+    "security.user_mismatch": (
+        "user_id не совпадает с владельцем токена.",
+        "user_id does not match your token.",
+    ),
 }

@@ -20,12 +20,12 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
+from app.errors import ErrorHTTPException
 from app.security.errors import (
     AdminDisabledError,
     AdminLockedOutError,
     AdminUnauthorizedError,
     SecurityError,
-    to_http,
 )
 
 ADMIN_TOKEN_HEADER = "X-Admin-Token"  # noqa: S105 (a header name, not a secret)
@@ -201,6 +201,6 @@ def require_admin(gate: AdminGate) -> Callable[[HTTPConnection], Awaitable[None]
         try:
             gate.verify(presented_admin_token(conn), client_key(conn))
         except SecurityError as error:
-            raise to_http(error, conn.headers.get("accept-language")) from None
+            raise ErrorHTTPException(error, conn.headers.get("accept-language")) from None
 
     return admin_required

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import HTTPConnection
 
-from app.security.errors import SecurityHTTPException, message
+from app.errors import ErrorHTTPException
+from app.security.errors import UnauthorizedError
 from app.security.passwords import (
     DEFAULT_ROUNDS,
     generate_api_token,
@@ -168,12 +169,7 @@ def require_user(auth: UserAuthenticator) -> Callable[[HTTPConnection], Awaitabl
         token = bearer_token(conn)
         user_id = await asyncio.to_thread(auth.user_for_api_token, token) if token else None
         if user_id is None:
-            raise SecurityHTTPException(
-                401,
-                "unauthorized",
-                message("unauthorized", conn.headers.get("accept-language")),
-                {"WWW-Authenticate": "Bearer"},
-            )
+            raise ErrorHTTPException(UnauthorizedError(), conn.headers.get("accept-language"))
         return user_id
 
     return user_required

@@ -1,12 +1,18 @@
 """`SoulManager`: the soul's service layer (personas, state per user and persona, history).
 
-Synchronous on purpose: the app runs it in a worker thread (`await db.run(...)`). Every change
-is one transaction that reads the state, applies a pure transition and writes the state and a
-history row, so two concurrent turns cannot lose each other's update.
+Synchronous at heart (the chat turn and the inner life call it from worker threads); the
+`*_async` methods are what the API and the UI await: they decide the thread, not the caller.
+Every change is one transaction that reads the state, applies a pure transition and writes
+the state and a history row, so two concurrent turns cannot lose each other's update.
+
+It owns its users' data (the `UserDataOwner` protocol, app/services/user_data.py): soul
+states, their history, and the personas a user imported.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import random
 import threading
@@ -49,6 +55,7 @@ from app.soul.transitions import (
 )
 from app.soul.triggers import TriggerDetector, TriggerHit
 from app.storage.database import Database
+from config.errors import check_upload_size
 
 DEFAULT_PERSONAS_DIR = Path(__file__).resolve().parents[2] / "config" / "personas"
 
@@ -74,8 +81,10 @@ class SoulManager:
         tz: tzinfo | None = None,
         history_keep: int = 5000,
         clock: Callable[[], float] = time.time,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.repo = SoulRepository(db)
+        self.max_upload_bytes = max_upload_bytes
         self.db = db
         self.limits = limits or CardLimits()
         self.tz = tz  # None: the machine's local time decides when a new day starts
@@ -121,11 +130,16 @@ class SoulManager:
             raise PersonaNotFoundError(persona_id)
         return self._to_persona(row)
 
-    def import_card(self, data: bytes, filename: str | None = None) -> Persona:
-        """Import a JSON or PNG card as a new persona; `CardError` leaves nothing behind."""
+    def import_card(
+        self, data: bytes, filename: str | None = None, owner_id: str | None = None
+    ) -> Persona:
+        """Import a JSON or PNG card as a new persona of `owner_id` (who uploaded it);
+        `FileTooLargeError` (413) over the upload limit, `CardError` leaves nothing behind."""
+        if self.max_upload_bytes is not None:
+            check_upload_size(data, self.max_upload_bytes)
         parsed = parse_card(data, filename, self.limits)
         persona_id = "p-" + uuid.uuid4().hex[:12]
-        return self._store(persona_id, parsed, builtin=False)
+        return self._store(persona_id, parsed, builtin=False, owner_id=owner_id)
 
     def export_card(self, persona_id: str, fmt: CardFormat = "json") -> bytes:
         """The persona as a card file: `json`, or `png` (its avatar or a rendered one)."""
@@ -134,11 +148,7 @@ class SoulManager:
             return card_to_json(persona.raw_card)
         if fmt == "png":
             return card_to_png(persona.raw_card, persona.avatar_png, persona.name)
-        raise CardError(
-            "bad_format",
-            f"Unknown export format {fmt!r}: use 'json' or 'png'.",
-            f"Неизвестный формат экспорта {fmt!r}: используйте 'json' или 'png'.",
-        )
+        raise CardError("bad_format", format=repr(fmt))
 
     def export_filename(self, persona_id: str, fmt: CardFormat) -> str:
         """A safe download name such as `chatumba.png`."""
@@ -158,7 +168,13 @@ class SoulManager:
         if raw.get("spec") == "chara_card_v3":
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)
-        return self._store(persona_id, parsed, builtin=persona.builtin, created=persona.created_at)
+        return self._store(
+            persona_id,
+            parsed,
+            builtin=persona.builtin,
+            created=persona.created_at,
+            owner_id=persona.owner_id,
+        )
 
     def update_lorebook(self, persona_id: str, entries: Sequence[LoreEntryEdit]) -> Persona:
         """Replace the lorebook's entries, in the given order; the rest of the card is kept.
@@ -199,7 +215,13 @@ class SoulManager:
         if raw.get("spec") == "chara_card_v3":
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)
-        return self._store(persona_id, parsed, builtin=persona.builtin, created=persona.created_at)
+        return self._store(
+            persona_id,
+            parsed,
+            builtin=persona.builtin,
+            created=persona.created_at,
+            owner_id=persona.owner_id,
+        )
 
     def set_avatar(self, persona_id: str, image: bytes | None) -> Persona:
         """Replace (or with None remove) the avatar; any image Pillow reads is accepted."""
@@ -208,7 +230,13 @@ class SoulManager:
         parsed = ParsedCard(
             raw=persona.raw_card, card=persona.card, settings=persona.settings, avatar_png=avatar
         )
-        return self._store(persona_id, parsed, builtin=persona.builtin, created=persona.created_at)
+        return self._store(
+            persona_id,
+            parsed,
+            builtin=persona.builtin,
+            created=persona.created_at,
+            owner_id=persona.owner_id,
+        )
 
     def delete_persona(self, persona_id: str) -> None:
         """Delete an imported persona with its souls and history; shipped ones are protected."""
@@ -320,10 +348,109 @@ class SoulManager:
         self.get_persona(persona_id)
         return self.repo.history(user_id, persona_id, max(1, min(limit, 10_000)), since)
 
-    def delete_user_data(self, user_id: str) -> None:
-        """Forget every soul of this user (call it in the same flow that deletes the user)."""
+    # ------------------------------------------------- the user's data (UserDataOwner)
+    data_tables: tuple[str, ...] = ("soul_state", "soul_history", "soul_personas")
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {
+            "souls": len(self.repo.states_of(user_id)),
+            "personas": len(self.repo.personas_owned_by(user_id)),
+        }
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        """The user's souls (state per persona), their history, and the personas they
+        imported (whole cards, avatars as base64)."""
+        souls = [
+            {
+                "persona_id": r["persona_id"],
+                "state": json.loads(r["state_json"]),
+                "updated_at": r["updated_at"],
+            }
+            for r in self.repo.states_of(user_id)
+        ]
+        history = [
+            {"persona_id": persona_id, **point.model_dump(mode="json")}
+            for persona_id, point in self.repo.history_of(user_id)
+        ]
+        personas = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "card": json.loads(row.card_json),
+                "avatar_png_base64": (
+                    base64.b64encode(row.avatar_png).decode("ascii") if row.avatar_png else None
+                ),
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+            }
+            for row in self.repo.personas_owned_by(user_id)
+        ]
+        return {"soul": souls, "soul_history": history, "personas": personas}
+
+    def delete_user_data(
+        self,
+        user_id: str,
+        after_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> dict[str, int]:
+        """Forget every soul of this user and the personas they imported (whose souls, of
+        anyone, go with them). Joins the caller's transaction."""
+        counts = self.count_user_data(user_id)
         with self.db.transaction() as conn:
             self.repo.delete_user(conn, user_id)
+            removed = self.repo.delete_owned_personas(conn, user_id)
+
+        def forget_cached() -> None:
+            with self._lock:
+                for persona_id in removed:
+                    self._personas.pop(persona_id, None)
+
+        if after_commit is not None:
+            after_commit(forget_cached)
+        else:
+            forget_cached()
+        return counts
+
+    # ------------------------------------------ async views (for the API and the UI)
+    async def list_personas_async(self) -> list[PersonaSummary]:
+        return await asyncio.to_thread(self.list_personas)
+
+    async def get_persona_async(self, persona_id: str) -> Persona:
+        return await asyncio.to_thread(self.get_persona, persona_id)
+
+    async def import_card_async(
+        self, data: bytes, filename: str | None = None, owner_id: str | None = None
+    ) -> Persona:
+        return await asyncio.to_thread(self.import_card, data, filename, owner_id)
+
+    async def export_card_async(self, persona_id: str, fmt: CardFormat = "json") -> bytes:
+        return await asyncio.to_thread(self.export_card, persona_id, fmt)
+
+    async def export_filename_async(self, persona_id: str, fmt: CardFormat) -> str:
+        return await asyncio.to_thread(self.export_filename, persona_id, fmt)
+
+    async def update_persona_async(self, persona_id: str, update: PersonaUpdate) -> Persona:
+        return await asyncio.to_thread(self.update_persona, persona_id, update)
+
+    async def update_lorebook_async(
+        self, persona_id: str, entries: Sequence[LoreEntryEdit]
+    ) -> Persona:
+        return await asyncio.to_thread(self.update_lorebook, persona_id, entries)
+
+    async def delete_persona_async(self, persona_id: str) -> None:
+        await asyncio.to_thread(self.delete_persona, persona_id)
+
+    async def get_state_async(self, user_id: str, persona_id: str) -> SoulState:
+        return await asyncio.to_thread(self.get_state, user_id, persona_id)
+
+    async def history_async(
+        self, user_id: str, persona_id: str, limit: int = 500
+    ) -> list[SoulHistoryPoint]:
+        return await asyncio.to_thread(self.history, user_id, persona_id, limit)
+
+    async def apply_action_async(
+        self, user_id: str, persona_id: str, action: SoulAction
+    ) -> SoulState:
+        return await asyncio.to_thread(self.apply_action, user_id, persona_id, action)
 
     def today(self, now: float) -> date:
         """The calendar day `now` falls on in the manager's time zone."""
@@ -366,6 +493,7 @@ class SoulManager:
         *,
         builtin: bool,
         created: float | None = None,
+        owner_id: str | None = None,
     ) -> Persona:
         now = self.clock()
         previous = self.repo.persona_version(persona_id)
@@ -378,6 +506,7 @@ class SoulManager:
             builtin=builtin,
             created_at=created if created is not None else now,
             updated_at=updated,
+            owner_id=owner_id,
         )
         with self.db.transaction() as conn:
             self.repo.upsert_persona(conn, row)
@@ -400,6 +529,7 @@ class SoulManager:
             builtin=row.builtin,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            owner_id=row.owner_id,
         )
         with self._lock:
             self._personas[row.id] = persona
@@ -410,8 +540,4 @@ def card_format(value: str) -> Literal["json", "png"]:
     """Parse an export format from a query string (`CardError` for anything else)."""
     if value in ("json", "png"):
         return value  # type: ignore[return-value]
-    raise CardError(
-        "bad_format",
-        f"Unknown export format {value!r}: use 'json' or 'png'.",
-        f"Неизвестный формат экспорта {value!r}: используйте 'json' или 'png'.",
-    )
+    raise CardError("bad_format", format=repr(value))

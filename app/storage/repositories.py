@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from app.storage.database import Database
@@ -51,6 +52,23 @@ class UserRepository:
     def delete(self, user_id: str) -> bool:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount > 0
+
+    # The account itself is user data too (app/services/user_data.py): registered first,
+    # so its row is deleted last. Credentials (password and token hashes) are never exported.
+    data_tables: tuple[str, ...] = ("users",)
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {}
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        user = self.get(user_id)
+        return {"user": user.model_dump()}
+
+    def delete_user_data(
+        self, user_id: str, after_commit: Callable[[Callable[[], None]], None]
+    ) -> dict[str, int]:
+        self.delete(user_id)
+        return {}
 
 
 class ConversationRepository:

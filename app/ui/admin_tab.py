@@ -19,8 +19,9 @@ from app.composition import Services
 from app.i18n import normalize_lang, t
 from app.security.admin_gate import verify_admin_request
 from app.security.errors import SecurityError
-from app.services.admin import AdminError
+from app.ui.errors import warn
 from app.ui.labels import Labels
+from config.errors import IkarError
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 USER_COLUMNS = ["id", "name", "conversations", "messages", "souls", "memories", "has_password"]
@@ -330,10 +331,8 @@ class AdminTab:
             return (f"⛔ {denied}", *[gr.skip()] * n_outputs)
         try:
             values = tuple(await asyncio.to_thread(action, lang))
-        except AdminError as exc:
-            message = t(exc.key, lang, **exc.params)
-            gr.Warning(message)
-            return (f"⚠️ {message}", *[gr.skip()] * n_outputs)
+        except IkarError as exc:
+            return (f"⚠️ {warn(exc, lang)}", *[gr.skip()] * n_outputs)
         return values
 
     # -- callbacks ---------------------------------------------------------------------

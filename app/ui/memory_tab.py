@@ -22,11 +22,12 @@ from pydantic import ValidationError
 from app.composition import Services
 from app.i18n import Lang, normalize_lang, t
 from app.services.conversations import ExportFormat, ImportResult
-from app.services.errors import ServiceError
 from app.ui.cells import cell_int
 from app.ui.downloads import write_download
+from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from config.errors import IkarError
 from memory import (
     MemoryFilter,
     MemoryHealth,
@@ -188,21 +189,6 @@ def import_markdown(result: ImportResult, lang: str) -> str:
             f"- {w}" for w in result.warnings
         )
     return text
-
-
-def error_text(exc: ServiceError, lang: str) -> str:
-    """A service error in the UI language; import failures name their reason too."""
-    if exc.key == "error.import_failed":
-        code = str(exc.params.get("code", ""))
-        reason_key = f"memory.import_reason.{code}"
-        reason = t(reason_key, lang)
-        return t(
-            "memory.import_failed",
-            lang,
-            reason=reason if reason != reason_key else code,
-            detail=exc.params.get("detail", ""),
-        )
-    return t(exc.key, lang, **exc.params)
 
 
 def _lang(session: dict[str, Any] | None) -> Lang:
@@ -576,13 +562,13 @@ class MemoryTab:
 
     # -- helpers -----------------------------------------------------------------------
     async def _persona_choices(self, lang: str, blank_key: str, selected: str = "") -> Any:
-        personas = await self.services.db.run(self.services.soul.list_personas)
+        personas = await self.services.soul.list_personas_async()
         choices = [(t(blank_key, lang), "")] + [(f"{p.name} · {p.id}", p.id) for p in personas]
         ids = {p.id for p in personas}
         return gr.update(choices=choices, value=selected if selected in ids else "")
 
     async def _conversation_choices(self, user_id: str, selected: str | None) -> Any:
-        convs = await self.services.db.run(self.services.chat.conversations.list, user_id)
+        convs = await self.services.chat.list_conversations(user_id)
         ids = [c.id for c in convs]
         value = selected if selected in ids else (ids[0] if ids else None)
         return gr.update(choices=[(c.title, c.id) for c in convs], value=value)
@@ -703,7 +689,7 @@ class MemoryTab:
         except ValidationError as exc:
             gr.Warning(t("error.invalid_request", lang, detail=exc.errors()[0]["msg"]))
             return [gr.skip(), gr.skip()]
-        hits = await self.services.db.run(self.services.memory.search, memory_query)
+        hits = await self.services.memory.search_async(memory_query)
         info = t("memory.found", lang, count=len(hits)) if hits else t("memory.nothing_found", lang)
         return [hits_frame(hits, lang), info]
 
@@ -726,7 +712,7 @@ class MemoryTab:
             offset=offset,
             limit=PAGE_SIZE,
         )
-        page = await self.services.db.run(self.services.memory.list_memories, user_id, flt)
+        page = await self.services.memory.list_memories_async(user_id, flt)
         if not page.items and page.total and offset:
             # Past the end (items were deleted meanwhile): show the last page instead.
             last = (page.total - 1) // PAGE_SIZE * PAGE_SIZE
@@ -771,7 +757,7 @@ class MemoryTab:
         user_id, lang = self._who(session)
         if memory_id is None:
             return self.editor_values(None, lang)
-        item = await self.services.db.run(self.services.memory.get, memory_id, user_id)
+        item = await self.services.memory.get_async(memory_id, user_id)
         if item is None:
             gr.Warning(t("error.memory_not_found", lang))
         return self.editor_values(item, lang)
@@ -812,7 +798,7 @@ class MemoryTab:
             )
             gr.Warning(t("memory.bad_edit", lang, detail=detail))
             return skip
-        item = await self.services.db.run(self.services.memory.update, memory_id, user_id, patch)
+        item = await self.services.memory.update_async(memory_id, user_id, patch)
         if item is None:
             gr.Warning(t("error.memory_not_found", lang))
             return self.editor_values(None, lang)
@@ -825,9 +811,9 @@ class MemoryTab:
             gr.Warning(t("memory.no_selection", lang))
             return [gr.skip() for _ in self.editor_outputs]
         memory = self.services.memory
-        current = await self.services.db.run(memory.get, memory_id, user_id)
+        current = await memory.get_async(memory_id, user_id)
         item = (
-            await self.services.db.run(memory.pin, memory_id, user_id, not current.pinned)
+            await memory.pin_async(memory_id, user_id, not current.pinned)
             if current is not None
             else None
         )
@@ -848,7 +834,7 @@ class MemoryTab:
         if not confirmed:
             gr.Warning(t("memory.confirm_first", lang))
             return skip
-        if await self.services.db.run(self.services.memory.delete, memory_id, user_id):
+        if await self.services.memory.delete_async(memory_id, user_id):
             gr.Info(t("memory.deleted", lang))
         else:
             gr.Warning(t("error.memory_not_found", lang))
@@ -874,7 +860,7 @@ class MemoryTab:
         except ValidationError as exc:
             gr.Warning(t("memory.bad_edit", lang, detail=exc.errors()[0]["msg"]))
             return [gr.skip() for _ in range(1 + len(self.editor_outputs))]
-        item = await self.services.db.run(self.services.memory.add_memory, new)
+        item = await self.services.memory.add_memory_async(new)
         gr.Info(t("memory.added", lang, id=item.id))
         return ["", *self.editor_values(item, lang)]
 
@@ -888,25 +874,17 @@ class MemoryTab:
         if not path:
             gr.Warning(t("memory.no_file", lang))
             return skip
-        limit = self.services.settings.max_upload_bytes
-        if os.path.getsize(path) > limit:
-            message = t("error.file_too_large", lang, limit=limit)
-            gr.Warning(message)
-            return [f"⚠️ {message}", gr.skip(), gr.skip()]
         data = await asyncio.to_thread(Path(path).read_bytes)
         try:
-            result = await self.services.db.run(
-                self.services.transfer.import_file,
+            result = await self.services.transfer.import_file_async(
                 user_id,
                 data,
                 fmt if fmt in IMPORT_FORMATS else "auto",
                 os.path.basename(path),
                 persona or None,
             )
-        except ServiceError as exc:
-            message = error_text(exc, lang)
-            gr.Warning(message)
-            return [f"⚠️ {message}", gr.skip(), gr.skip()]
+        except IkarError as exc:  # too large, broken file, ...
+            return [f"⚠️ {warn(exc, lang)}", gr.skip(), gr.skip()]
         return [
             import_markdown(result, lang),
             None,
@@ -915,7 +893,7 @@ class MemoryTab:
 
     async def on_export_memories(self, session: dict[str, Any]) -> str:
         user_id, _ = self._who(session)
-        data = await self.services.db.run(self.services.memory.export_memories, user_id)
+        data = await self.services.memory.export_memories_async(user_id)
         return await self._write_export("ikar-memories.json", data)
 
     async def on_export_conversation(
@@ -927,11 +905,9 @@ class MemoryTab:
             return gr.skip()
         chosen: ExportFormat = "json" if fmt == "json" else "jsonl" if fmt == "jsonl" else "md"
         try:
-            text, _ = await self.services.db.run(
-                self.services.transfer.export, user_id, conversation_id, chosen
-            )
-        except ServiceError as exc:
-            gr.Warning(error_text(exc, lang))
+            text, _ = await self.services.transfer.export_async(user_id, conversation_id, chosen)
+        except IkarError as exc:
+            warn(exc, lang)
             return gr.skip()
         name = f"conversation-{conversation_id[:12]}.{chosen}"
         return await self._write_export(name, text.encode("utf-8"))
@@ -941,8 +917,8 @@ class MemoryTab:
         """[counts by kind, statistics, consolidation line, timer on while it runs]."""
         user_id, lang = self._who(session)
         memory = self.services.memory
-        stats = await self.services.db.run(memory.stats, user_id)
-        health = await self.services.db.run(memory.status)
+        stats = await memory.stats_async(user_id)
+        health = await memory.status_async()
         return [
             kinds_frame(stats, lang),
             stats_markdown(stats, health, lang),
@@ -959,7 +935,7 @@ class MemoryTab:
 
     async def on_consolidate(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = self._who(session)
-        started = await self.services.db.run(self.services.memory.start_consolidation, user_id)
+        started = await self.services.memory.start_consolidation_async(user_id)
         if started:
             gr.Info(t("memory.consolidation_started", lang))
         else:
@@ -968,7 +944,7 @@ class MemoryTab:
 
     async def on_cancel_consolidation(self, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
-        if await self.services.db.run(self.services.memory.cancel_consolidation):
+        if await self.services.memory.cancel_consolidation_async():
             gr.Info(t("memory.consolidation_cancelled", lang))
         else:
             gr.Warning(t("memory.consolidation_not_running", lang))

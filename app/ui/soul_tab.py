@@ -28,7 +28,6 @@ from app.soul import (
     PersonaUpdate,
     SoulAction,
     SoulActionKind,
-    SoulError,
     SoulHistoryPoint,
     SoulState,
 )
@@ -36,8 +35,10 @@ from app.soul.card_codec import CardFormat
 from app.soul.state import MAX_AWAKENING_STAGE
 from app.ui.cells import cell_int
 from app.ui.downloads import write_download
+from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from config.errors import IkarError
 
 MOOD_AXES: Final = ("happiness", "energy", "irritability", "empathy", "reflection")
 HISTORY_SERIES: Final = (*MOOD_AXES, "consciousness")
@@ -476,10 +477,10 @@ class SoulTab:
 
     # -- helpers -----------------------------------------------------------------------
     async def _choices(self, selected: str | None) -> Any:
-        personas = await self.services.db.run(self.services.soul.list_personas)
+        personas = await self.services.soul.list_personas_async()
         ids = [p.id for p in personas]
         if selected not in ids:
-            default = self.services.settings.default_persona
+            default = self.services.defaults.persona
             selected = default if default in ids else (ids[0] if ids else None)
         return gr.update(choices=[(f"{p.name} · {p.id}", p.id) for p in personas], value=selected)
 
@@ -489,8 +490,8 @@ class SoulTab:
         if not persona_id:
             return "", history_frame([], lang), "", ""
         soul = self.services.soul
-        state = await self.services.db.run(soul.get_state, user_id, persona_id)
-        points = await self.services.db.run(soul.history, user_id, persona_id, 500)
+        state = await soul.get_state_async(user_id, persona_id)
+        points = await soul.history_async(user_id, persona_id, 500)
         if not points or points[-1].ts < state.updated_at:
             points.append(current_point(state))
         return (
@@ -504,7 +505,7 @@ class SoulTab:
         """The persona's card fields, tags and lorebook for the editor."""
         if not persona_id:
             return [*("" for _ in CARD_FIELDS), "", pd.DataFrame(columns=lore_headers(lang))]
-        persona = await self.services.db.run(self.services.soul.get_persona, persona_id)
+        persona = await self.services.soul.get_persona_async(persona_id)
         data = persona.card.data
         fields = [str(getattr(data, name) or "") for name in CARD_FIELDS]
         return [*fields, ", ".join(data.tags), lore_frame(persona, lang)]
@@ -530,14 +531,14 @@ class SoulTab:
         lang = _lang(session)
         try:
             return [*await self.view(persona_id, session), *await self.editor(persona_id, lang)]
-        except SoulError as exc:  # deleted in another browser tab meanwhile
-            gr.Warning(exc.message(lang))
+        except IkarError as exc:  # deleted in another browser tab meanwhile
+            warn(exc, lang)
             return [gr.skip() for _ in range(len(self.view_outputs) + len(self.editor_outputs))]
 
     async def on_refresh(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
         try:
             return list(await self.view(persona_id, session))
-        except SoulError:
+        except IkarError:
             return [gr.skip() for _ in self.view_outputs]
 
     async def act(
@@ -549,9 +550,9 @@ class SoulTab:
             gr.Warning(t("soul.no_persona", lang))
             return [gr.skip() for _ in self.view_outputs]
         try:
-            await self.services.db.run(self.services.soul.apply_action, user_id, persona_id, action)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            await self.services.soul.apply_action_async(user_id, persona_id, action)
+        except IkarError as exc:
+            warn(exc, lang)
             return [gr.skip() for _ in self.view_outputs]
         return list(await self.view(persona_id, session))
 
@@ -598,10 +599,10 @@ class SoulTab:
             gr.Warning(t("soul.bad_edit", lang, detail=detail))
             return skip
         try:
-            await self.services.db.run(soul.update_persona, persona_id, update)
-            await self.services.db.run(soul.update_lorebook, persona_id, edits)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            await soul.update_persona_async(persona_id, update)
+            await soul.update_lorebook_async(persona_id, edits)
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
         gr.Info(t("soul.saved", lang))
         return [await self._choices(persona_id), *await self.editor(persona_id, lang)]
@@ -612,17 +613,14 @@ class SoulTab:
         if not path:
             gr.Warning(t("soul.no_file", lang))
             return skip
-        limit = self.services.settings.max_upload_bytes
-        if os.path.getsize(path) > limit:
-            gr.Warning(t("soul.file_too_large", lang, limit=limit))
-            return skip
+        user_id = user_of(self.services.session_signer, session)
         data = await asyncio.to_thread(Path(path).read_bytes)
         try:
-            persona = await self.services.db.run(
-                self.services.soul.import_card, data, os.path.basename(path)
+            persona = await self.services.soul.import_card_async(
+                data, os.path.basename(path), owner_id=user_id
             )
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
         gr.Info(t("soul.imported", lang, name=persona.name))
         return [*await self._everything(persona.id, session), None]
@@ -635,10 +633,10 @@ class SoulTab:
             return gr.skip()
         soul = self.services.soul
         try:
-            data = await self.services.db.run(soul.export_card, persona_id, fmt)
-            name = await self.services.db.run(soul.export_filename, persona_id, fmt)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            data = await soul.export_card_async(persona_id, fmt)
+            name = await soul.export_filename_async(persona_id, fmt)
+        except IkarError as exc:
+            warn(exc, lang)
             return gr.skip()
         return await write_download(self.services.settings.resolved_cache_dir, name, data)
 
@@ -658,9 +656,9 @@ class SoulTab:
             gr.Warning(t("soul.no_persona", lang))
             return skip
         try:
-            await self.services.db.run(self.services.soul.delete_persona, persona_id)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            await self.services.soul.delete_persona_async(persona_id)
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
         gr.Info(t("soul.deleted", lang))
         return await self._everything(None, session)
