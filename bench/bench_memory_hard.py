@@ -86,7 +86,9 @@ def ingest(
 Ranker = Callable[[dict[str, Any]], list[str]]
 
 
-def service_ranker(svc: MemoryService, mode: str, retriever: HybridRetriever | None = None) -> Ranker:
+def service_ranker(
+    svc: MemoryService, mode: str, retriever: HybridRetriever | None = None
+) -> Ranker:
     search = (retriever or svc.retriever).search
 
     def rank(q: dict[str, Any]) -> list[str]:
@@ -112,7 +114,12 @@ def service_ranker(svc: MemoryService, mode: str, retriever: HybridRetriever | N
 def retriever_with(svc: MemoryService, config: MemoryConfig) -> HybridRetriever:
     """The same store/index/embedder under another fusion config (tuning, the plain-RRF row)."""
     return HybridRetriever(
-        svc.store, svc.index, svc.embedder, config, clock=svc.retriever._clock
+        svc.store,
+        svc.index,
+        svc.embedder,
+        config,
+        clock=svc.retriever._clock,
+        vector_key=svc.vector_key,
     )
 
 
@@ -147,7 +154,10 @@ def row(name: str, res: dict[str, Any]) -> str:
     return f"| {name} | {res['n']} | {cells} | {res['all@10']:.3f} |"
 
 
-HEADER = "| mode | questions | R@1 | R@5 | R@10 | R@20 | all evidence @10 |\n|---|---:|---:|---:|---:|---:|---:|"
+HEADER = (
+    "| mode | questions | R@1 | R@5 | R@10 | R@20 | all evidence @10 |\n"
+    "|---|---:|---:|---:|---:|---:|---:|"
+)
 
 
 def report(
@@ -181,9 +191,10 @@ def run_service(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         svc = ingest(Path(tmp), data, config, embedder, with_author=not args.no_author)
+        turns = sum(len(c["messages"]) for c in data["conversations"])
         print(
-            f"ingested {sum(len(c['messages']) for c in data['conversations'])} turns in"
-            f" {time.perf_counter() - t:.1f} s (cache hits {embedder.hits}, misses {embedder.misses})"
+            f"ingested {turns} turns in {time.perf_counter() - t:.1f} s"
+            f" (embedding cache: {embedder.hits} hits, {embedder.misses} misses)"
         )
         plain = retriever_with(svc, config.model_copy(update={"weights": PLAIN_RRF}))
         rankers = {
@@ -236,8 +247,12 @@ def run_rest(args: argparse.Namespace) -> None:
                 def rank(q: dict[str, Any]) -> list[str]:
                     res = client.post(
                         "/api/memory/search",
-                        json={"query": q["question"], "k": max(KS), "mode": mode,
-                              "user_id": q["user_id"]},  # fmt: skip
+                        json={
+                            "query": q["question"],
+                            "k": max(KS),
+                            "mode": mode,
+                            "user_id": q["user_id"],
+                        },
                     )
                     res.raise_for_status()
                     return [

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data generator: its sentences read best on one line)
 """Generate bench/data/memory_hard.json: long, adversarial conversations for memory recall.
 
 Two shapes, both deterministic (seeded) and both English and Russian:
@@ -74,7 +75,9 @@ class Person:
     ins: str = ""  # Russian instrumental ("с Машей")
 
 
-def _p(name: str, relation: str, female: bool, gen: str = "", dat: str = "", ins: str = "") -> Person:
+def _p(
+    name: str, relation: str, female: bool, gen: str = "", dat: str = "", ins: str = ""
+) -> Person:
     return Person(name, relation, female, gen, dat, ins)
 
 
@@ -152,7 +155,16 @@ RU_PETS = [
     ("вислоухого кролика", "кролик", "Пончик"),
 ]
 
-EN_CITIES = ["Vancouver", "Lisbon", "Edinburgh", "Melbourne", "Montreal", "Bergen", "Porto", "Denver"]
+EN_CITIES = [
+    "Vancouver",
+    "Lisbon",
+    "Edinburgh",
+    "Melbourne",
+    "Montreal",
+    "Bergen",
+    "Porto",
+    "Denver",
+]
 # (nominative, prepositional "в ..."), so sentences stay grammatical
 RU_CITIES = [
     ("Казань", "Казани"),
@@ -175,10 +187,16 @@ EN_JOBS = [
     ("does the accounts for a shipping company", "accountant"),
 ]
 RU_JOBS = [
-    ("устроилась ночной медсестрой в детскую больницу", "устроился ночным медбратом в детскую больницу"),
+    (
+        "устроилась ночной медсестрой в детскую больницу",
+        "устроился ночным медбратом в детскую больницу",
+    ),
     ("теперь чинит ветряки на побережье", "теперь чинит ветряки на побережье"),
     ("преподаёт химию в школе", "преподаёт химию в школе"),
-    ("открыла крошечную пекарню, где только хлеб на закваске", "открыл крошечную пекарню, где только хлеб на закваске"),
+    (
+        "открыла крошечную пекарню, где только хлеб на закваске",
+        "открыл крошечную пекарню, где только хлеб на закваске",
+    ),
     ("водит трамвай на ночном маршруте", "водит трамвай на ночном маршруте"),
     ("ведёт бухгалтерию в транспортной компании", "ведёт бухгалтерию в транспортной компании"),
 ]
@@ -197,8 +215,16 @@ RU_WORKPLACES = [
 EN_HOBBIES = [
     ("pottery", "I threw my first bowl on the wheel tonight, it's lopsided but mine", "ceramics"),
     ("the cello", "had my very first cello lesson, my fingers are sore", "a string instrument"),
-    ("rock climbing", "went to the bouldering gym for the first time and my arms are jelly", "climbing"),
-    ("Japanese", "my first Japanese class was tonight, hiragana is harder than it looks", "a language"),
+    (
+        "rock climbing",
+        "went to the bouldering gym for the first time and my arms are jelly",
+        "climbing",
+    ),
+    (
+        "Japanese",
+        "my first Japanese class was tonight, hiragana is harder than it looks",
+        "a language",
+    ),
     ("watercolours", "bought brushes and did my first watercolour of the river", "painting"),
 ]
 RU_HOBBIES = [
@@ -210,7 +236,12 @@ RU_HOBBIES = [
 ]
 
 EN_FOODS = [("peanuts", "nuts"), ("shellfish", "seafood"), ("sesame", "seeds"), ("kiwi", "fruit")]
-RU_FOODS = [("арахис", "орехи"), ("креветки", "морепродукты"), ("кунжут", "семена"), ("киви", "фрукты")]
+RU_FOODS = [
+    ("арахис", "орехи"),
+    ("креветки", "морепродукты"),
+    ("кунжут", "семена"),
+    ("киви", "фрукты"),
+]
 
 EN_SHOWS = ["Slow Horses", "The Bear", "Severance", "Dark", "Shogun", "Fleabag"]
 RU_SHOWS = ["«Слово пацана»", "«Триггер»", "«Эпидемия»", "«Мажор»", "«Аутсайдеры»", "«Территория»"]
@@ -230,7 +261,12 @@ RU_BOOKS = [
     ("«Зулейха открывает глаза»", "ссылку татарской крестьянки в Сибирь"),
 ]
 
-EN_GIFTS = ["a vintage film camera", "a hand-knitted blue scarf", "a cast-iron teapot", "a telescope"]
+EN_GIFTS = [
+    "a vintage film camera",
+    "a hand-knitted blue scarf",
+    "a cast-iron teapot",
+    "a telescope",
+]
 RU_GIFTS = ["плёночный фотоаппарат", "вязаный синий шарф", "чугунный чайник", "телескоп"]
 
 EN_TASKS = [
@@ -405,7 +441,9 @@ class CompanionWorld:
     def add(self, session: int, *lines: Line) -> None:
         self.plan.events.append(Event(session, list(lines)))
 
-    def said(self, session: int, text: str, key: str | None = None, echo: str | None = None) -> None:
+    def said(
+        self, session: int, text: str, key: str | None = None, echo: str | None = None
+    ) -> None:
         """A user line with evidence `key`, followed by the companion's reply."""
         self.add(session, Line("user", text, key), Line("assistant", echo or self.reply()))
 
@@ -479,7 +517,11 @@ class CompanionWorld:
                 k,
                 "Oh, a new family member! I can't wait to hear how the first week goes.",
             )
-            self.said(self.s(), f"{p.name}'s {other[1]} {other[2]} got out again and dug up my tulips.", kd)
+            self.said(
+                self.s(),
+                f"{p.name}'s {other[1]} {other[2]} got out again and dug up my tulips.",
+                kd,
+            )
             self.said(self.s(s + 1), f"{mine[2]} slept on my feet all night, I didn't dare move.")
             self.ask("What did we end up calling the animal we adopted?", "single_fact", k)
             self.ask(f"What's the name of {p.name}'s {other[1]}?", "who_said", kd)
@@ -490,27 +532,54 @@ class CompanionWorld:
                 k,
                 "Ого, новый член семьи! Жду рассказов про первую неделю.",
             )
-            self.said(self.s(), f"{p.gen} {other[1]} {other[2]} опять сбежал и перекопал мне тюльпаны.", kd)
-            self.said(self.s(s + 1), f"{mine[2]} всю ночь спал у меня в ногах, боялся пошевелиться.")
+            self.said(
+                self.s(),
+                f"{p.gen} {other[1]} {other[2]} опять сбежал и перекопал мне тюльпаны.",
+                kd,
+            )
+            self.said(
+                self.s(s + 1), f"{mine[2]} всю ночь спал у меня в ногах, боялся пошевелиться."
+            )
             self.ask("Какую кличку в итоге получил наш питомец из приюта?", "single_fact", k)
             self.ask(f"Как зовут животное {p.gen}?", "who_said", kd)
 
-    def moved(
-        self, p: Person, city: Any, q: Person, city2: Any, ask_by_name: bool = False
-    ) -> None:
+    def moved(self, p: Person, city: Any, q: Person, city2: Any, ask_by_name: bool = False) -> None:
         k, kd = self.key(), self.key()
         if self.lang == "en":
-            self.said(self.s(0, 9), f"{p.name} called: she's packing up, she got an offer in {city} and leaves next week."
-                      if p.female else f"{p.name} called: he's packing up, he got an offer in {city} and leaves next week.", k)
-            self.said(self.s(), f"{q.name} keeps sending me photos from {city2}, the new flat has a huge balcony.", kd)
-            self.said(self.s(), f"{p.name} says hi, we had a long call about nothing in particular.")
+            self.said(
+                self.s(0, 9),
+                f"{p.name} called: she's packing up, she got an offer in {city} and leaves next week."
+                if p.female
+                else f"{p.name} called: he's packing up, he got an offer in {city} and leaves next week.",
+                k,
+            )
+            self.said(
+                self.s(),
+                f"{q.name} keeps sending me photos from {city2}, the new flat has a huge balcony.",
+                kd,
+            )
+            self.said(
+                self.s(), f"{p.name} says hi, we had a long call about nothing in particular."
+            )
             who = p.name if ask_by_name else f"my {p.relation}"
             self.ask(f"Which city is {who} living in these days?", "single_fact", k)
             self.ask(f"Where did {q.name} relocate to?", "who_said", kd)
         else:
-            verb = "собирает вещи: ей предложили работу" if p.female else "собирает вещи: ему предложили работу"
-            self.said(self.s(0, 9), f"Позвонил{'а' if p.female else ''} {p.name}, {verb} в {city[1]}, уезжает на следующей неделе.", k)
-            self.said(self.s(), f"{q.name} шлёт мне фотки: {city2[0]}, новая квартира с огромным балконом.", kd)
+            verb = (
+                "собирает вещи: ей предложили работу"
+                if p.female
+                else "собирает вещи: ему предложили работу"
+            )
+            self.said(
+                self.s(0, 9),
+                f"Позвонил{'а' if p.female else ''} {p.name}, {verb} в {city[1]}, уезжает на следующей неделе.",
+                k,
+            )
+            self.said(
+                self.s(),
+                f"{q.name} шлёт мне фотки: {city2[0]}, новая квартира с огромным балконом.",
+                kd,
+            )
             self.said(self.s(), f"{p.name} передаёт привет, долго болтали ни о чём.")
             if ask_by_name:
                 self.ask(f"Куда переехал{'а' if p.female else ''} {p.name}?", "single_fact", k)
@@ -523,30 +592,59 @@ class CompanionWorld:
         if self.lang == "en":
             self.said(self.s(), f"Guess what, {p.name} finally {job[0]}.", k)
             self.said(self.s(), f"{q.name} {job2[0]}, apparently the pay is great.", kd)
-            self.said(self.s(), f"{p.name} was too tired to come to the cinema, long week for everyone.")
+            self.said(
+                self.s(), f"{p.name} was too tired to come to the cinema, long week for everyone."
+            )
             who = p.name if ask_by_name else f"my {p.relation}"
             self.ask(f"What does {who} do for a living now?", "single_fact", k)
             self.ask(f"What is {q.name}'s new line of work?", "who_said", kd)
         else:
-            self.said(self.s(), f"Представляешь, {p.name} наконец {job[0] if p.female else job[1]}.", k)
-            self.said(self.s(), f"{q.name} {job2[0] if q.female else job2[1]}, говорят, платят хорошо.", kd)
-            self.said(self.s(), f"{p.name} слишком устал{'а' if p.female else ''}, чтобы идти в кино, у всех тяжёлая неделя.")
-            who = p.name if ask_by_name else f"моя {p.relation}" if p.female else f"мой {p.relation}"
+            self.said(
+                self.s(), f"Представляешь, {p.name} наконец {job[0] if p.female else job[1]}.", k
+            )
+            self.said(
+                self.s(),
+                f"{q.name} {job2[0] if q.female else job2[1]}, говорят, платят хорошо.",
+                kd,
+            )
+            self.said(
+                self.s(),
+                f"{p.name} слишком устал{'а' if p.female else ''}, чтобы идти в кино, у всех тяжёлая неделя.",
+            )
+            who = (
+                p.name if ask_by_name else f"моя {p.relation}" if p.female else f"мой {p.relation}"
+            )
             self.ask(f"Кем сейчас работает {who}?", "single_fact", k)
             self.ask(f"Чем теперь зарабатывает {q.name}?", "who_said", kd)
 
     def allergy(self, food: tuple[str, str], p: Person, food2: tuple[str, str]) -> None:
         k, kd = self.key(), self.key()
         if self.lang == "en":
-            self.said(self.s(0, 8), f"Ended up in A&E after that Thai dinner. Turns out I react badly to {food[0]},"
-                      " my throat swelled up.", k, "That's frightening! I'm so glad you're okay.")
-            self.said(self.s(), f"{p.name} can't touch {food2[0]}, so the office party menu was a nightmare.", kd)
+            self.said(
+                self.s(0, 8),
+                f"Ended up in A&E after that Thai dinner. Turns out I react badly to {food[0]},"
+                " my throat swelled up.",
+                k,
+                "That's frightening! I'm so glad you're okay.",
+            )
+            self.said(
+                self.s(),
+                f"{p.name} can't touch {food2[0]}, so the office party menu was a nightmare.",
+                kd,
+            )
             self.ask("Is there something I must never eat?", "single_fact", k)
             self.ask(f"Which food is off-limits for {p.name}?", "who_said", kd)
         else:
-            self.said(self.s(0, 8), f"После тайского ужина попал в приёмный покой. Оказалось, у меня жуткая реакция на {food[0]},"
-                      " горло отекло.", k, "Это страшно! Как хорошо, что всё обошлось.")
-            self.said(self.s(), f"{p.dat} нельзя {food2[0]}, поэтому меню корпоратива было кошмаром.", kd)
+            self.said(
+                self.s(0, 8),
+                f"После тайского ужина попал в приёмный покой. Оказалось, у меня жуткая реакция на {food[0]},"
+                " горло отекло.",
+                k,
+                "Это страшно! Как хорошо, что всё обошлось.",
+            )
+            self.said(
+                self.s(), f"{p.dat} нельзя {food2[0]}, поэтому меню корпоратива было кошмаром.", kd
+            )
             self.ask("Есть ли продукт, который мне ни в коем случае нельзя есть?", "single_fact", k)
             self.ask(f"Что из еды противопоказано {p.dat}?", "who_said", kd)
 
@@ -555,16 +653,28 @@ class CompanionWorld:
         k1, k2 = self.key(), self.key()
         a, b = self.s(0, 4), self.s(9, 13)
         if self.lang == "en":
-            self.said(a, f"Another long day at {old}, the new manager wants reports for everything.", k1)
-            self.said(b, f"I did it, I handed in my notice! From Monday I'm at {new}.", k2,
-                      "Wow, a fresh start! I'm proud of you.")
+            self.said(
+                a, f"Another long day at {old}, the new manager wants reports for everything.", k1
+            )
+            self.said(
+                b,
+                f"I did it, I handed in my notice! From Monday I'm at {new}.",
+                k2,
+                "Wow, a fresh start! I'm proud of you.",
+            )
             self.said(self.s(b + 1), "First week in the new job went better than I feared.")
             self.ask("Where am I employed at the moment?", "updated_fact", k2)
             self.ask("Where did I work before I changed jobs?", "temporal", k1)
         else:
-            self.said(a, f"Ещё один длинный день в {old}, новый начальник требует отчёты на всё.", k1)
-            self.said(b, f"Я решился и написал заявление! С понедельника работаю в {new}.", k2,
-                      "Ого, новое начало! Горжусь тобой.")
+            self.said(
+                a, f"Ещё один длинный день в {old}, новый начальник требует отчёты на всё.", k1
+            )
+            self.said(
+                b,
+                f"Я решился и написал заявление! С понедельника работаю в {new}.",
+                k2,
+                "Ого, новое начало! Горжусь тобой.",
+            )
             self.said(self.s(b + 1), "Первая неделя на новом месте прошла лучше, чем я боялся.")
             self.ask("Где я сейчас работаю?", "updated_fact", k2)
             self.ask("Где я работал до того, как сменил работу?", "temporal", k1)
@@ -576,45 +686,97 @@ class CompanionWorld:
             self.ask(f"When did I take up {h[2]}?", "temporal", k)
             if p is not None:
                 kd = self.key()
-                self.said(self.s(), f"{p.name} has been doing {h2[0]} for years, she says it's meditative."
-                          if p.female else f"{p.name} has been doing {h2[0]} for years, he says it's meditative.", kd)
+                self.said(
+                    self.s(),
+                    f"{p.name} has been doing {h2[0]} for years, she says it's meditative."
+                    if p.female
+                    else f"{p.name} has been doing {h2[0]} for years, he says it's meditative.",
+                    kd,
+                )
                 self.ask(f"Which hobby has {p.name} had for a long time?", "who_said", kd)
         else:
             self.said(self.s(2, 12), f"Итак, новая глава: {h[1]}.", k, "Новое хобби! Как здорово.")
             self.ask(f"Когда я начал заниматься чем-то вроде «{h[2]}»?", "temporal", k)
             if p is not None:
                 kd = self.key()
-                self.said(self.s(), f"{p.name} уже много лет занимается: {h2[0]}, говорит, это как медитация.", kd)
+                self.said(
+                    self.s(),
+                    f"{p.name} уже много лет занимается: {h2[0]}, говорит, это как медитация.",
+                    kd,
+                )
                 self.ask(f"Каким увлечением {p.name} занимается давно?", "who_said", kd)
 
     def promise(self, task: tuple[str, str], p: Person | None, task2: Any, task3: Any) -> None:
         k = self.key()
         s = self.s(4, 14)
         if self.lang == "en":
-            self.add(s, Line("user", "I'm terrible with admin stuff, I always forget."),
-                     Line("assistant", f"Then let me help: I promise I'll remind you to {task[0]} {task[1]}.", k))
-            self.ask(f"What did you, {self.companion}, say you would remind me to do?"
-                     if len(self.plan.questions) % 2 else "What did you promise to nudge me about?",
-                     "companion_promise", k)
+            self.add(
+                s,
+                Line("user", "I'm terrible with admin stuff, I always forget."),
+                Line(
+                    "assistant",
+                    f"Then let me help: I promise I'll remind you to {task[0]} {task[1]}.",
+                    k,
+                ),
+            )
+            self.ask(
+                f"What did you, {self.companion}, say you would remind me to do?"
+                if len(self.plan.questions) % 2
+                else "What did you promise to nudge me about?",
+                "companion_promise",
+                k,
+            )
             if p is not None:
                 kd, ku = self.key(), self.key()
-                self.said(self.s(), f"{p.name} promised to help me {task2[0].replace('your', 'my')} next week.", kd)
-                self.said(self.s(), f"I promised {p.name} I'd {task3[0].replace('your', 'my')}, no excuses.", ku)
+                self.said(
+                    self.s(),
+                    f"{p.name} promised to help me {task2[0].replace('your', 'my')} next week.",
+                    kd,
+                )
+                self.said(
+                    self.s(),
+                    f"I promised {p.name} I'd {task3[0].replace('your', 'my')}, no excuses.",
+                    ku,
+                )
                 self.ask(f"What did {p.name} offer to help me with?", "who_said", kd)
                 self.ask(f"What did I commit to doing for {p.name}?", "who_said", ku)
             else:
                 ku = self.key()
-                self.said(self.s(), f"Note to self: I swore to myself I would {task3[0].replace('your', 'my')}.", ku)
+                self.said(
+                    self.s(),
+                    f"Note to self: I swore to myself I would {task3[0].replace('your', 'my')}.",
+                    ku,
+                )
         else:
-            self.add(s, Line("user", "Я ужасен со всякими делами и бумажками, вечно забываю."),
-                     Line("assistant", f"Тогда давай я помогу: обещаю напомнить тебе {task[0]} {task[1]}.", k))
-            self.ask("О чём ты обещала мне напомнить?" if len(self.plan.questions) % 2
-                     else f"{self.companion}, что ты взялась мне напомнить?", "companion_promise", k)
+            self.add(
+                s,
+                Line("user", "Я ужасен со всякими делами и бумажками, вечно забываю."),
+                Line(
+                    "assistant",
+                    f"Тогда давай я помогу: обещаю напомнить тебе {task[0]} {task[1]}.",
+                    k,
+                ),
+            )
+            self.ask(
+                "О чём ты обещала мне напомнить?"
+                if len(self.plan.questions) % 2
+                else f"{self.companion}, что ты взялась мне напомнить?",
+                "companion_promise",
+                k,
+            )
             if p is not None:
                 kd, ku = self.key(), self.key()
-                self.said(self.s(), f"{p.name} обещал{'а' if p.female else ''} помочь мне {task2[0]} на следующей неделе.", kd)
+                self.said(
+                    self.s(),
+                    f"{p.name} обещал{'а' if p.female else ''} помочь мне {task2[0]} на следующей неделе.",
+                    kd,
+                )
                 self.said(self.s(), f"Я пообещал {p.dat} {task3[0]}, без отговорок.", ku)
-                self.ask(f"С чем {p.name} вызвал{'ась' if p.female else 'ся'} мне помочь?", "who_said", kd)
+                self.ask(
+                    f"С чем {p.name} вызвал{'ась' if p.female else 'ся'} мне помочь?",
+                    "who_said",
+                    kd,
+                )
                 self.ask(f"Что я обязался сделать для {p.gen}?", "who_said", ku)
             else:
                 ku = self.key()
@@ -625,93 +787,209 @@ class CompanionWorld:
     ) -> None:
         k, kd = self.key(), self.key()
         if self.lang == "en":
-            self.said(self.s(), f"{p.name} won't stop telling me to watch {show}, says I'll binge it in a weekend.", k)
+            self.said(
+                self.s(),
+                f"{p.name} won't stop telling me to watch {show}, says I'll binge it in a weekend.",
+                k,
+            )
             self.said(self.s(), f"{q.name} hated the ending of {show2}, we argued for an hour.", kd)
             self.ask(f"Which series was {p.name} pushing me to see?", "who_said", k)
             self.ask(f"Who was nagging me to start watching {show}?", "who_said", k)
             self.ask(f"What did {q.name} think about how {show2} finished?", "who_said", kd)
             if w is not None:
                 kw = self.key()
-                self.said(self.s(), f"{w.name} lent me the box set of {show3}, apparently it's a classic.", kw)
+                self.said(
+                    self.s(),
+                    f"{w.name} lent me the box set of {show3}, apparently it's a classic.",
+                    kw,
+                )
                 self.ask(f"What did {w.name} lend me?", "who_said", kw)
         else:
-            self.said(self.s(), f"{p.name} не отстаёт: смотри {show}, говорит, проглочу за выходные.", k)
-            self.said(self.s(), f"{q.dat} не понравилась концовка сериала {show2}, спорили целый час.", kd)
-            self.ask(f"Какой сериал мне настойчиво советовал{'а' if p.female else ''} {p.name}?", "who_said", k)
+            self.said(
+                self.s(), f"{p.name} не отстаёт: смотри {show}, говорит, проглочу за выходные.", k
+            )
+            self.said(
+                self.s(), f"{q.dat} не понравилась концовка сериала {show2}, спорили целый час.", kd
+            )
+            self.ask(
+                f"Какой сериал мне настойчиво советовал{'а' if p.female else ''} {p.name}?",
+                "who_said",
+                k,
+            )
             self.ask(f"Кто уговаривал меня посмотреть {show}?", "who_said", k)
             self.ask(f"Что {q.name} думает о финале {show2}?", "who_said", kd)
             if w is not None:
                 kw = self.key()
-                self.said(self.s(), f"{w.name} дал{'а' if w.female else ''} мне диски с сериалом {show3}, говорит, классика.", kw)
+                self.said(
+                    self.s(),
+                    f"{w.name} дал{'а' if w.female else ''} мне диски с сериалом {show3}, говорит, классика.",
+                    kw,
+                )
                 self.ask(f"Что мне одолжил{'а' if w.female else ''} {w.name}?", "who_said", kw)
 
     def birthday(self, p: Person, month: int, day: int, q: Person | None, month2: int) -> None:
         k = self.key()
         if self.lang == "en":
-            self.said(self.s(), f"{p.name} turns forty on the {day}th of {EN_MONTHS[month % 12]}, we're planning a surprise.", k)
+            self.said(
+                self.s(),
+                f"{p.name} turns forty on the {day}th of {EN_MONTHS[month % 12]}, we're planning a surprise.",
+                k,
+            )
             self.ask(f"When should I celebrate {p.name}'s big day?", "temporal", k)
             if q is not None:
                 kd = self.key()
-                self.said(self.s(), f"{q.name} was born in {EN_MONTHS[month2 % 12]}, I always forget the exact day.", kd)
+                self.said(
+                    self.s(),
+                    f"{q.name} was born in {EN_MONTHS[month2 % 12]}, I always forget the exact day.",
+                    kd,
+                )
                 self.ask(f"In which month was {q.name} born?", "temporal", kd)
         else:
-            self.said(self.s(), f"{p.dat} исполняется сорок {day} {RU_MONTHS_GEN[month % 12]}, готовим сюрприз.", k)
+            self.said(
+                self.s(),
+                f"{p.dat} исполняется сорок {day} {RU_MONTHS_GEN[month % 12]}, готовим сюрприз.",
+                k,
+            )
             self.ask(f"Когда у {p.gen} день рождения?", "temporal", k)
             if q is not None:
                 kd = self.key()
-                self.said(self.s(), f"{q.name} родил{'ась' if q.female else 'ся'} в {RU_MONTHS_PREP[month2 % 12]}, вечно забываю точный день.", kd)
-                self.ask(f"В каком месяце появил{'ась' if q.female else 'ся'} на свет {q.name}?", "temporal", kd)
+                self.said(
+                    self.s(),
+                    f"{q.name} родил{'ась' if q.female else 'ся'} в {RU_MONTHS_PREP[month2 % 12]}, вечно забываю точный день.",
+                    kd,
+                )
+                self.ask(
+                    f"В каком месяце появил{'ась' if q.female else 'ся'} на свет {q.name}?",
+                    "temporal",
+                    kd,
+                )
 
     def gift(self, p: Person, gift: str, q: Person, gift2: str) -> None:
         k1, k2, kd = self.key(), self.key(), self.key()
         a = self.s(0, 7)
         if self.lang == "en":
-            self.said(a, f"{p.name} is my {p.relation}, she's the one who taught me to swim."
-                      if p.female else f"{p.name} is my {p.relation}, he taught me to swim.", k1)
-            self.said(self.s(a + 1), f"Look what {p.name} gave me for my birthday: {gift}!", k2,
-                      "What a thoughtful present!")
+            self.said(
+                a,
+                f"{p.name} is my {p.relation}, she's the one who taught me to swim."
+                if p.female
+                else f"{p.name} is my {p.relation}, he taught me to swim.",
+                k1,
+            )
+            self.said(
+                self.s(a + 1),
+                f"Look what {p.name} gave me for my birthday: {gift}!",
+                k2,
+                "What a thoughtful present!",
+            )
             self.said(self.s(a + 1), f"{q.name} got me {gift2}, she knows me too well.", kd)
             self.ask(f"What present did I receive from my {p.relation}?", "multi_hop", k1, k2)
             self.ask(f"What did {q.name} give me?", "who_said", kd)
         else:
-            self.said(a, f"{p.name} — моя {p.relation}, это она научила меня плавать."
-                      if p.female else f"{p.name} — мой {p.relation}, он научил меня плавать.", k1)
-            self.said(self.s(a + 1), f"Смотри, что {p.name} подарил{'а' if p.female else ''} мне на день рождения: {gift}!",
-                      k2, "Какой продуманный подарок!")
-            self.said(self.s(a + 1), f"{q.name} подарил{'а' if q.female else ''} мне {gift2}, слишком хорошо меня знает.", kd)
-            rel = {"крёстная": "крёстной", "тётя": "тёти", "сестра": "сестры"}.get(p.relation, p.gen)
-            self.ask(f"Что мне подарили от имени моей {rel}?".replace("от имени моей", "в подарок от моей"),
-                     "multi_hop", k1, k2)
+            self.said(
+                a,
+                f"{p.name} — моя {p.relation}, это она научила меня плавать."
+                if p.female
+                else f"{p.name} — мой {p.relation}, он научил меня плавать.",
+                k1,
+            )
+            self.said(
+                self.s(a + 1),
+                f"Смотри, что {p.name} подарил{'а' if p.female else ''} мне на день рождения: {gift}!",
+                k2,
+                "Какой продуманный подарок!",
+            )
+            self.said(
+                self.s(a + 1),
+                f"{q.name} подарил{'а' if q.female else ''} мне {gift2}, слишком хорошо меня знает.",
+                kd,
+            )
+            rel = {"крёстная": "крёстной", "тётя": "тёти", "сестра": "сестры"}.get(
+                p.relation, p.gen
+            )
+            self.ask(
+                f"Что мне подарили от имени моей {rel}?".replace(
+                    "от имени моей", "в подарок от моей"
+                ),
+                "multi_hop",
+                k1,
+                k2,
+            )
             self.ask(f"Какой подарок сделал{'а' if q.female else ''} {q.name}?", "who_said", kd)
 
     def trip(self, p: Person, city: Any) -> None:
         k = self.key()
         s = self.s(11, 15)
         if self.lang == "en":
-            self.said(s, f"Work is sending me to a conference in {city} in {EN_MONTHS[(self.idx + 4) % 12]}.", k)
-            self.ask("On my conference trip, which family member could I visit?", "multi_hop", k,
-                     *[q.keys[0] for q in self.plan.questions if q.text.startswith("Which city is my")][:1])
+            self.said(
+                s,
+                f"Work is sending me to a conference in {city} in {EN_MONTHS[(self.idx + 4) % 12]}.",
+                k,
+            )
+            self.ask(
+                "On my conference trip, which family member could I visit?",
+                "multi_hop",
+                k,
+                *[q.keys[0] for q in self.plan.questions if q.text.startswith("Which city is my")][
+                    :1
+                ],
+            )
         else:
-            self.said(s, f"Меня отправляют на конференцию в {city[0]} в {RU_MONTHS_PREP[(self.idx + 4) % 12]}.", k)
-            self.ask("Кого из родных я смогу навестить во время командировки на конференцию?", "multi_hop", k,
-                     *[q.keys[0] for q in self.plan.questions if q.text.startswith("В каком городе сейчас живёт моя")][:1])
+            self.said(
+                s,
+                f"Меня отправляют на конференцию в {city[0]} в {RU_MONTHS_PREP[(self.idx + 4) % 12]}.",
+                k,
+            )
+            self.ask(
+                "Кого из родных я смогу навестить во время командировки на конференцию?",
+                "multi_hop",
+                k,
+                *[
+                    q.keys[0]
+                    for q in self.plan.questions
+                    if q.text.startswith("В каком городе сейчас живёт моя")
+                ][:1],
+            )
 
     def companion_book(self, book: tuple[str, str], p: Person, book2: Any, book3: Any) -> None:
         k, kd, ku = self.key(), self.key(), self.key()
         if self.lang == "en":
-            self.add(self.s(), Line("user", "I need something to read on the train, any ideas?"),
-                     Line("assistant", f"You might enjoy {book[0]}: it's about {book[1]}. I think it's your kind of book.", k))
-            self.said(self.s(), f"{p.name} swears by {book2[0]}, says it changed her life."
-                      if p.female else f"{p.name} swears by {book2[0]}, says it changed his life.", kd)
+            self.add(
+                self.s(),
+                Line("user", "I need something to read on the train, any ideas?"),
+                Line(
+                    "assistant",
+                    f"You might enjoy {book[0]}: it's about {book[1]}. I think it's your kind of book.",
+                    k,
+                ),
+            )
+            self.said(
+                self.s(),
+                f"{p.name} swears by {book2[0]}, says it changed her life."
+                if p.female
+                else f"{p.name} swears by {book2[0]}, says it changed his life.",
+                kd,
+            )
             self.said(self.s(), f"I'm halfway through {book3[0]}, slow but beautiful.", ku)
             self.ask("Which novel did you suggest I read?", "companion_promise", k)
             self.ask(f"What book does {p.name} rave about?", "who_said", kd)
             self.ask("What book was I in the middle of?", "single_fact", ku)
         else:
-            self.add(self.s(), Line("user", "Нужно что-нибудь почитать в электричке, есть идеи?"),
-                     Line("assistant", f"Попробуй {book[0]}: это про {book[1]}. По-моему, это твоя книга.", k))
-            self.said(self.s(), f"{p.name} клянётся, что {book2[0]} изменил{'а' if p.female else ''} ей жизнь."
-                      if p.female else f"{p.name} клянётся, что {book2[0]} изменил ему жизнь.", kd)
+            self.add(
+                self.s(),
+                Line("user", "Нужно что-нибудь почитать в электричке, есть идеи?"),
+                Line(
+                    "assistant",
+                    f"Попробуй {book[0]}: это про {book[1]}. По-моему, это твоя книга.",
+                    k,
+                ),
+            )
+            self.said(
+                self.s(),
+                f"{p.name} клянётся, что {book2[0]} изменил{'а' if p.female else ''} ей жизнь."
+                if p.female
+                else f"{p.name} клянётся, что {book2[0]} изменил ему жизнь.",
+                kd,
+            )
             self.said(self.s(), f"Дочитываю до середины {book3[0]}, медленно, но красиво.", ku)
             self.ask("Какую книгу ты мне посоветовала?", "companion_promise", k)
             self.ask(f"Какой книгой восхищается {p.name}?", "who_said", kd)
@@ -722,56 +1000,113 @@ class CompanionWorld:
         a = self.s(3, 8)
         b = self.s(a + 2, 15)
         if self.lang == "en":
-            self.said(a, f"Booked the eye doctor for the 3rd of {EN_MONTHS[(self.idx + 6) % 12]}, finally.", k1)
-            self.said(b, f"Ugh, the clinic moved my eye exam to the 21st of {EN_MONTHS[(self.idx + 7) % 12]}.", k2)
+            self.said(
+                a,
+                f"Booked the eye doctor for the 3rd of {EN_MONTHS[(self.idx + 6) % 12]}, finally.",
+                k1,
+            )
+            self.said(
+                b,
+                f"Ugh, the clinic moved my eye exam to the 21st of {EN_MONTHS[(self.idx + 7) % 12]}.",
+                k2,
+            )
             self.ask("What's the current date of my eye check?", "updated_fact", k2)
             self.ask("What was the original date I had booked with the optician?", "temporal", k1)
         else:
-            self.said(a, f"Наконец записался к окулисту на 3 {RU_MONTHS_GEN[(self.idx + 6) % 12]}.", k1)
-            self.said(b, f"Клиника перенесла мой приём у окулиста на 21 {RU_MONTHS_GEN[(self.idx + 7) % 12]}.", k2)
+            self.said(
+                a, f"Наконец записался к окулисту на 3 {RU_MONTHS_GEN[(self.idx + 6) % 12]}.", k1
+            )
+            self.said(
+                b,
+                f"Клиника перенесла мой приём у окулиста на 21 {RU_MONTHS_GEN[(self.idx + 7) % 12]}.",
+                k2,
+            )
             self.ask("На какое число сейчас назначена проверка зрения?", "updated_fact", k2)
             self.ask("На какую дату я изначально записывался к глазному врачу?", "temporal", k1)
 
     def accident(self, p: Person, q: Person) -> None:
         k, kd = self.key(), self.key()
         if self.lang == "en":
-            self.said(self.s(), f"{p.name} broke a wrist snowboarding in the Alps, cast up to the elbow.", k,
-                      "Oh no, poor thing! Send my best wishes.")
+            self.said(
+                self.s(),
+                f"{p.name} broke a wrist snowboarding in the Alps, cast up to the elbow.",
+                k,
+                "Oh no, poor thing! Send my best wishes.",
+            )
             self.said(self.s(), f"{q.name} twisted an ankle on the stairs, nothing serious.", kd)
             self.ask(f"What happened to {p.name} in the mountains?", "who_said", k)
-            self.ask(f"Who got injured on a staircase?", "who_said", kd)
+            self.ask("Who got injured on a staircase?", "who_said", kd)
         else:
-            self.said(self.s(), f"{p.name} сломал{'а' if p.female else ''} запястье на сноуборде в Альпах, гипс до локтя.", k,
-                      "Ой, бедняга! Передай мои пожелания.")
-            self.said(self.s(), f"{q.name} подвернул{'а' if q.female else ''} ногу на лестнице, ничего серьёзного.", kd)
+            self.said(
+                self.s(),
+                f"{p.name} сломал{'а' if p.female else ''} запястье на сноуборде в Альпах, гипс до локтя.",
+                k,
+                "Ой, бедняга! Передай мои пожелания.",
+            )
+            self.said(
+                self.s(),
+                f"{q.name} подвернул{'а' if q.female else ''} ногу на лестнице, ничего серьёзного.",
+                kd,
+            )
             self.ask(f"Что случилось с {p.ins} в горах?", "who_said", k)
             self.ask("Кто травмировался на ступеньках?", "who_said", kd)
 
     def kitchen(self, color: str, p: Person, color2: str) -> None:
         k, kd = self.key(), self.key()
         if self.lang == "en":
-            self.said(self.s(5, 15), f"Decision made: the kitchen walls are going {color}, paint ordered.", k)
-            self.said(self.s(), f"{p.name} painted his fence {color2}, it's very loud."
-                      if not p.female else f"{p.name} painted her fence {color2}, it's very loud.", kd)
+            self.said(
+                self.s(5, 15),
+                f"Decision made: the kitchen walls are going {color}, paint ordered.",
+                k,
+            )
+            self.said(
+                self.s(),
+                f"{p.name} painted his fence {color2}, it's very loud."
+                if not p.female
+                else f"{p.name} painted her fence {color2}, it's very loud.",
+                kd,
+            )
             self.ask("What shade did I choose for the kitchen?", "single_fact", k)
             self.ask(f"What colour is {p.name}'s fence now?", "who_said", kd)
         else:
             self.said(self.s(5, 15), f"Решено: стены на кухне будут {color}, краску заказал.", k)
-            self.said(self.s(), f"{p.name} покрасил{'а' if p.female else ''} забор в {color2} цвет, очень ярко.", kd)
+            self.said(
+                self.s(),
+                f"{p.name} покрасил{'а' if p.female else ''} забор в {color2} цвет, очень ярко.",
+                kd,
+            )
             self.ask("Какой цвет я выбрал для кухни?", "single_fact", k)
             self.ask(f"В какой цвет теперь выкрашен забор у {p.gen}?", "who_said", kd)
 
     def secret(self, p: Person, q: Person) -> None:
         k = self.key()
         if self.lang == "en":
-            self.add(self.s(6, 15),
-                     Line("user", f"Please don't mention to {q.name} that I'm planning to propose to {p.name} in spring."),
-                     Line("assistant", f"Your secret is safe with me, I promise I won't say a word about the proposal.", k))
+            self.add(
+                self.s(6, 15),
+                Line(
+                    "user",
+                    f"Please don't mention to {q.name} that I'm planning to propose to {p.name} in spring.",
+                ),
+                Line(
+                    "assistant",
+                    "Your secret is safe with me, I promise I won't say a word about the proposal.",
+                    k,
+                ),
+            )
             self.ask("What did you swear to keep quiet about?", "companion_promise", k)
         else:
-            self.add(self.s(6, 15),
-                     Line("user", f"Только не говори {q.dat}, что я собираюсь весной сделать предложение {p.dat}."),
-                     Line("assistant", "Твой секрет в безопасности, обещаю ни слова не сказать про предложение.", k))
+            self.add(
+                self.s(6, 15),
+                Line(
+                    "user",
+                    f"Только не говори {q.dat}, что я собираюсь весной сделать предложение {p.dat}.",
+                ),
+                Line(
+                    "assistant",
+                    "Твой секрет в безопасности, обещаю ни слова не сказать про предложение.",
+                    k,
+                ),
+            )
             self.ask("Про что ты поклялась молчать?", "companion_promise", k)
 
     def fill(self) -> None:
@@ -795,48 +1130,170 @@ class CompanionWorld:
 # {g} is the Russian past-tense ending for the speaker ("а" for a woman), {who}/{whose} the name
 DIALOG_FACTS = {
     "en": [
-        ("I start my new job as {v} on Monday, wish me luck!", "What job did {who} get?", "who_said",
-         ("a pharmacist", "a bus driver")),
-        ("Flights booked: I'm off to {v} this summer, I can't wait.", "Where is {who} travelling in summer?",
-         "who_said", ("Norway", "Iceland")),
-        ("My little sister {v} got engaged last night!", "What is the name of {who}'s sister?",
-         "who_said", ("Mila", "Rosa")),
-        ("I ran my first {v} on Sunday, my legs are dead.", "Which race did {who} complete?",
-         "temporal", ("half marathon", "trail race")),
-        ("My car broke down again, {v}.", "What went wrong with {who}'s car?", "who_said",
-         ("the gearbox is gone", "the battery died in the rain")),
-        ("When I'm sad I cook {v}, it's my comfort food.", "What does {who} eat to feel better?",
-         "single_fact", ("dumplings", "mac and cheese")),
-        ("I finally finished painting {v} for my mum.", "What did {who} paint?", "who_said",
-         ("a sunset over the lake", "our old dog asleep")),
-        ("Last week I went to {v} and it was so moving.", "When did {who} go to the event that moved them?",
-         "temporal", ("a pride parade", "a memorial concert")),
-        ("I'm thinking about going back to school to study {v}.", "What does {who} want to study?",
-         "who_said", ("counselling", "marine biology")),
-        ("My grandpa taught me to {v} when I was six.", "Who taught {who} a skill as a child?",
-         "who_said", ("fish with a fly rod", "play chess")),
+        (
+            "I start my new job as {v} on Monday, wish me luck!",
+            "What job did {who} get?",
+            "who_said",
+            ("a pharmacist", "a bus driver"),
+        ),
+        (
+            "Flights booked: I'm off to {v} this summer, I can't wait.",
+            "Where is {who} travelling in summer?",
+            "who_said",
+            ("Norway", "Iceland"),
+        ),
+        (
+            "My little sister {v} got engaged last night!",
+            "What is the name of {who}'s sister?",
+            "who_said",
+            ("Mila", "Rosa"),
+        ),
+        (
+            "I ran my first {v} on Sunday, my legs are dead.",
+            "Which race did {who} complete?",
+            "temporal",
+            ("half marathon", "trail race"),
+        ),
+        (
+            "My car broke down again, {v}.",
+            "What went wrong with {who}'s car?",
+            "who_said",
+            ("the gearbox is gone", "the battery died in the rain"),
+        ),
+        (
+            "When I'm sad I cook {v}, it's my comfort food.",
+            "What does {who} eat to feel better?",
+            "single_fact",
+            ("dumplings", "mac and cheese"),
+        ),
+        (
+            "I finally finished painting {v} for my mum.",
+            "What did {who} paint?",
+            "who_said",
+            ("a sunset over the lake", "our old dog asleep"),
+        ),
+        (
+            "Last week I went to {v} and it was so moving.",
+            "When did {who} go to the event that moved them?",
+            "temporal",
+            ("a pride parade", "a memorial concert"),
+        ),
+        (
+            "I'm thinking about going back to school to study {v}.",
+            "What does {who} want to study?",
+            "who_said",
+            ("counselling", "marine biology"),
+        ),
+        (
+            "My grandpa taught me to {v} when I was six.",
+            "Who taught {who} a skill as a child?",
+            "who_said",
+            ("fish with a fly rod", "play chess"),
+        ),
     ],
     "ru": [
-        ("С понедельника выхожу на новую работу — {v}, держи кулаки!", "Кем теперь работает {who}?",
-         "who_said", ("фармацевтом", "водителем автобуса")),
-        ("Купил{g} билеты: летом еду в {v}, не могу дождаться.", "Куда {who} поедет летом?",
-         "who_said", ("Норвегию", "Исландию")),
-        ("Моя младшая сестра {v} вчера обручилась!", "Как зовут сестру, о которой рассказывал{g} {who}?",
-         "who_said", ("Мила", "Роза")),
-        ("В воскресенье пробежал{g} свой первый {v}, ноги отваливаются.", "Какой забег осилил{g} {who}?",
-         "temporal", ("полумарафон", "трейл")),
-        ("Машина опять сломалась: {v}.", "Что случилось с машиной у {whose}?", "who_said",
-         ("коробка передач накрылась", "аккумулятор сел под дождём")),
-        ("Когда грустно, я готовлю {v}, это моя утешительная еда.", "Что {who} ест, чтобы поднять настроение?",
-         "single_fact", ("пельмени", "макароны с сыром")),
-        ("Наконец дорисовал{g} {v} для мамы.", "Что нарисовал{g} {who}?", "who_said",
-         ("закат над озером", "нашу старую собаку, которая спит")),
-        ("На прошлой неделе был{g} на {v}, до слёз.", "Когда {who} ходил{g} на событие, которое тронуло до слёз?",
-         "temporal", ("прайд-параде", "концерте памяти")),
-        ("Думаю вернуться учиться, хочу на {v}.", "Что хочет изучать {who}?", "who_said",
-         ("психолога", "морскую биологию")),
-        ("Дед научил меня {v}, когда мне было шесть.", "Кто и чему научил {whose} в детстве?",
-         "who_said", ("ловить рыбу нахлыстом", "играть в шахматы")),
+        (
+            "С понедельника выхожу на новую работу — {v}, держи кулаки!",
+            "Кем теперь работает {who}?",
+            "who_said",
+            ("фармацевтом", "водителем автобуса"),
+        ),
+        (
+            "Купил{g} билеты: летом еду в {v}, не могу дождаться.",
+            "Куда {who} поедет летом?",
+            "who_said",
+            ("Норвегию", "Исландию"),
+        ),
+        (
+            "Моя младшая сестра {v} вчера обручилась!",
+            "Как зовут сестру, о которой рассказывал{g} {who}?",
+            "who_said",
+            ("Мила", "Роза"),
+        ),
+        (
+            "В воскресенье пробежал{g} свой первый {v}, ноги отваливаются.",
+            "Какой забег осилил{g} {who}?",
+            "temporal",
+            ("полумарафон", "трейл"),
+        ),
+        (
+            "Машина опять сломалась: {v}.",
+            "Что случилось с машиной у {whose}?",
+            "who_said",
+            ("коробка передач накрылась", "аккумулятор сел под дождём"),
+        ),
+        (
+            "Когда грустно, я готовлю {v}, это моя утешительная еда.",
+            "Что {who} ест, чтобы поднять настроение?",
+            "single_fact",
+            ("пельмени", "макароны с сыром"),
+        ),
+        (
+            "Наконец дорисовал{g} {v} для мамы.",
+            "Что нарисовал{g} {who}?",
+            "who_said",
+            ("закат над озером", "нашу старую собаку, которая спит"),
+        ),
+        (
+            "На прошлой неделе был{g} на {v}, до слёз.",
+            "Когда {who} ходил{g} на событие, которое тронуло до слёз?",
+            "temporal",
+            ("прайд-параде", "концерте памяти"),
+        ),
+        (
+            "Думаю вернуться учиться, хочу на {v}.",
+            "Что хочет изучать {who}?",
+            "who_said",
+            ("психолога", "морскую биологию"),
+        ),
+        (
+            "Дед научил меня {v}, когда мне было шесть.",
+            "Кто и чему научил {whose} в детстве?",
+            "who_said",
+            ("ловить рыбу нахлыстом", "играть в шахматы"),
+        ),
+    ],
+}
+
+
+# Same-topic talk that answers nothing: both friends say these, so a question about one
+# friend's painting or car meets many turns about paintings and cars from both of them.
+DIALOG_CHATTER = {
+    "en": [
+        "Work has been exhausting, my boss asked me to stay late again.",
+        "I've been reading travel blogs all evening instead of sleeping.",
+        "Family dinner at my parents' on Sunday, my sister was there too.",
+        "My knee hurts after training, I need better running shoes.",
+        "Took the bus again today, the car is still at the garage.",
+        "Cooking always calms me down after a long day.",
+        "I've been painting every evening this week, it helps me think.",
+        "I keep thinking about that event, it really stayed with me.",
+        "Spent the night looking at university websites and fees.",
+        "I miss my grandpa lately, found some old photos of us.",
+        "The dog chewed my slippers again, I can't stay mad at that face.",
+        "Vet visit today, the little one is healthy, just a bit chubby.",
+        "My brother called from his new place, he sounds lonely.",
+        "I finished another book on the train, I read so much lately.",
+        "We sorted tins and pasta for hours, my back is sore.",
+        "New hobbies are hard, I'm still terrible at it but it's fun.",
+    ],
+    "ru": [
+        "Работа выматывает, начальник опять попросил задержаться.",
+        "Весь вечер читал(а) блоги путешественников вместо сна.",
+        "В воскресенье ужинали у родителей, сестра тоже была.",
+        "После тренировки болит колено, нужны нормальные кроссовки.",
+        "Опять ехал(а) на автобусе, машина всё ещё в сервисе.",
+        "Готовка всегда успокаивает меня после тяжёлого дня.",
+        "Рисую каждый вечер на этой неделе, помогает думать.",
+        "Всё вспоминаю то событие, оно правда запало в душу.",
+        "Полночи смотрел(а) сайты университетов и цены на обучение.",
+        "Скучаю по деду, нашёл(а) наши старые фотографии.",
+        "Собака опять сгрызла тапки, но на эту морду невозможно злиться.",
+        "Сегодня были у ветеринара, малыш здоров, только толстоват.",
+        "Брат звонил с нового места, голос грустный.",
+        "Дочитал(а) ещё одну книгу в электричке, много читаю последнее время.",
+        "Часами сортировали консервы и макароны, спина болит.",
+        "Новое хобби даётся тяжело, пока получается ужасно, но весело.",
     ],
 }
 
@@ -850,7 +1307,11 @@ class DialogWorld:
     def __init__(self, lang: str, idx: int, rng: random.Random) -> None:
         self.lang = lang
         self.rng = rng
-        self.a, self.b = (("Nadia", "Tom"), ("Caro", "Jonas"))[idx % 2] if lang == "en" else (("Вера", "Глеб"), ("Ника", "Рома"))[idx % 2]
+        self.a, self.b = (
+            (("Nadia", "Tom"), ("Caro", "Jonas"))[idx % 2]
+            if lang == "en"
+            else (("Вера", "Глеб"), ("Ника", "Рома"))[idx % 2]
+        )
         self.sessions = 14
         self.plan = Plan()
         self._n = 0
@@ -862,7 +1323,9 @@ class DialogWorld:
     def role(self, who: str) -> str:
         return "user" if who == self.a else "assistant"
 
-    def turn(self, session: int, who: str, text: str, key: str | None = None, reply: str | None = None) -> None:
+    def turn(
+        self, session: int, who: str, text: str, key: str | None = None, reply: str | None = None
+    ) -> None:
         other = self.b if who == self.a else self.a
         lines = [Line(self.role(who), text, key)]
         if reply is not None:
@@ -891,12 +1354,48 @@ class DialogWorld:
             kp, kh, kc, kr, kw, kj = (self.key() for _ in range(6))
             s_pet = r.randint(0, 5)
             if en:
-                self.turn(s_pet, who, f"We finally adopted {pet[0]}! I named it {pet[2]}.", kp, "No way, that's adorable!")
-                self.turn(r.randint(1, 12), who, f"Guess what: {hobby[1]}.", kh, "Look at you, trying new things!")
-                self.turn(r.randint(0, 9), who, f"My brother just moved to {city} for work, I'll miss him.", kc, "That's far! Will you visit?")
-                self.turn(r.randint(0, 13), who, f"You have to read {books[i][0]}, it's about {books[i][1]}.", kr, "Adding it to my list.")
-                self.turn(r.randint(0, 13), who, f"This weekend I volunteered at the food bank for the {'first' if i else 'third'} time.", kw, "That's really kind.")
-                self.turn(r.randint(0, 13), who, f"I promise I'll bring you {['my lasagne recipe', 'the camping stove'][i]} next time we meet.", kj, "Deal, I'll hold you to it!")
+                self.turn(
+                    s_pet,
+                    who,
+                    f"We finally adopted {pet[0]}! I named it {pet[2]}.",
+                    kp,
+                    "No way, that's adorable!",
+                )
+                self.turn(
+                    r.randint(1, 12),
+                    who,
+                    f"Guess what: {hobby[1]}.",
+                    kh,
+                    "Look at you, trying new things!",
+                )
+                self.turn(
+                    r.randint(0, 9),
+                    who,
+                    f"My brother just moved to {city} for work, I'll miss him.",
+                    kc,
+                    "That's far! Will you visit?",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"You have to read {books[i][0]}, it's about {books[i][1]}.",
+                    kr,
+                    "Adding it to my list.",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"This weekend I volunteered at the food bank for the {'first' if i else 'third'} time.",
+                    kw,
+                    "That's really kind.",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"I promise I'll bring you {['my lasagne recipe', 'the camping stove'][i]} next time we meet.",
+                    kj,
+                    "Deal, I'll hold you to it!",
+                )
                 self.ask(f"What is the name of {who}'s pet?", "who_said", kp)
                 self.ask(f"When did {who} start {hobby[0]}?", "temporal", kh)
                 self.ask(f"Where did {who}'s brother move?", "who_said", kc)
@@ -904,38 +1403,121 @@ class DialogWorld:
                 self.ask(f"What did {who} do at the food bank?", "single_fact", kw)
                 self.ask(f"What did {who} promise to bring {other}?", "who_said", kj)
             else:
-                self.turn(s_pet, who, f"Мы наконец взяли {pet[0]}! Назвал{'а' if who in ('Вера', 'Ника') else ''} {pet[2]}.", kp, "Да ладно, какая прелесть!")
-                self.turn(r.randint(1, 12), who, f"Угадай что: {hobby[1]}.", kh, "Ничего себе, пробуешь новое!")
-                self.turn(r.randint(0, 9), who, f"Брат переехал в {city[1] if city[0] == city[1] else city[0]} по работе, буду скучать.".replace(
-                    f"в {city[0]}", f"в {city[0]}"), kc, "Далеко! Поедешь в гости?")
-                self.turn(r.randint(0, 13), who, f"Тебе обязательно надо прочитать {books[i][0]}, это про {books[i][1]}.", kr, "Добавлю в список.")
-                self.turn(r.randint(0, 13), who, f"В выходные {'впервые' if i else 'в третий раз'} помогал{'а' if who in ('Вера', 'Ника') else ''} в продуктовом фонде.", kw, "Это очень по-доброму.")
-                self.turn(r.randint(0, 13), who, f"Обещаю в следующий раз привезти тебе {['рецепт моей лазаньи', 'походную горелку'][i]}.", kj, "Договорились, ловлю на слове!")
+                self.turn(
+                    s_pet,
+                    who,
+                    f"Мы наконец взяли {pet[0]}! Назвал{'а' if who in ('Вера', 'Ника') else ''} {pet[2]}.",
+                    kp,
+                    "Да ладно, какая прелесть!",
+                )
+                self.turn(
+                    r.randint(1, 12),
+                    who,
+                    f"Угадай что: {hobby[1]}.",
+                    kh,
+                    "Ничего себе, пробуешь новое!",
+                )
+                self.turn(
+                    r.randint(0, 9),
+                    who,
+                    f"Брат переехал в {city[1] if city[0] == city[1] else city[0]} по работе, буду скучать.".replace(
+                        f"в {city[0]}", f"в {city[0]}"
+                    ),
+                    kc,
+                    "Далеко! Поедешь в гости?",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"Тебе обязательно надо прочитать {books[i][0]}, это про {books[i][1]}.",
+                    kr,
+                    "Добавлю в список.",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"В выходные {'впервые' if i else 'в третий раз'} помогал{'а' if who in ('Вера', 'Ника') else ''} в продуктовом фонде.",
+                    kw,
+                    "Это очень по-доброму.",
+                )
+                self.turn(
+                    r.randint(0, 13),
+                    who,
+                    f"Обещаю в следующий раз привезти тебе {['рецепт моей лазаньи', 'походную горелку'][i]}.",
+                    kj,
+                    "Договорились, ловлю на слове!",
+                )
                 self.ask(f"Как зовут питомца {gen[who]}?", "who_said", kp)
-                self.ask(f"Когда {who} начал{'а' if who in ('Вера', 'Ника') else ''} заниматься новым хобби?", "temporal", kh)
+                self.ask(
+                    f"Когда {who} начал{'а' if who in ('Вера', 'Ника') else ''} заниматься новым хобби?",
+                    "temporal",
+                    kh,
+                )
                 self.ask(f"Куда переехал брат {gen[who]}?", "who_said", kc)
-                self.ask(f"Какую книгу {who} советовал{'а' if who in ('Вера', 'Ника') else ''} {dat[other]}?", "who_said", kr)
-                self.ask(f"Чем {who} занимал{'ась' if who in ('Вера', 'Ника') else 'ся'} в продуктовом фонде?", "single_fact", kw)
-                self.ask(f"Что {who} обещал{'а' if who in ('Вера', 'Ника') else ''} привезти {dat[other]}?", "who_said", kj)
+                self.ask(
+                    f"Какую книгу {who} советовал{'а' if who in ('Вера', 'Ника') else ''} {dat[other]}?",
+                    "who_said",
+                    kr,
+                )
+                self.ask(
+                    f"Чем {who} занимал{'ась' if who in ('Вера', 'Ника') else 'ся'} в продуктовом фонде?",
+                    "single_fact",
+                    kw,
+                )
+                self.ask(
+                    f"Что {who} обещал{'а' if who in ('Вера', 'Ника') else ''} привезти {dat[other]}?",
+                    "who_said",
+                    kj,
+                )
         female = {"Вера", "Ника", "Nadia", "Caro"}
         replies = EN_REPLIES if en else RU_REPLIES
         for stmt, question, category, values in DIALOG_FACTS[self.lang]:
             for i, who in enumerate((a, b)):
                 g = "а" if who in female else ""
                 k = self.key()
-                self.turn(r.randint(0, 13), who, stmt.format(v=values[i], g=g), k, r.choice(replies))
+                self.turn(
+                    r.randint(0, 13), who, stmt.format(v=values[i], g=g), k, r.choice(replies)
+                )
                 self.ask(question.format(who=who, whose=gen.get(who, who), g=g), category, k)
+        for text in DIALOG_CHATTER[self.lang]:
+            for who in (a, b):
+                for _ in range(r.randint(1, 2)):
+                    self.turn(r.randint(0, 13), who, text, None, r.choice(replies))
         # both watch the same show, with different opinions: only attribution separates them
         ks1, ks2 = self.key(), self.key()
         show = shows[0]
         if en:
-            self.turn(r.randint(2, 13), a, f"I finished {show} last night and honestly the finale was perfect.", ks1, "Really? I had doubts.")
-            self.turn(r.randint(2, 13), b, f"I gave up on {show} halfway, too slow for me.", ks2, "Fair, it's not for everyone.")
+            self.turn(
+                r.randint(2, 13),
+                a,
+                f"I finished {show} last night and honestly the finale was perfect.",
+                ks1,
+                "Really? I had doubts.",
+            )
+            self.turn(
+                r.randint(2, 13),
+                b,
+                f"I gave up on {show} halfway, too slow for me.",
+                ks2,
+                "Fair, it's not for everyone.",
+            )
             self.ask(f"What did {a} think of the ending of {show}?", "who_said", ks1)
             self.ask(f"Why did {b} stop watching {show}?", "who_said", ks2)
         else:
-            self.turn(r.randint(2, 13), a, f"Вчера досмотрела {show}, финал просто идеальный.", ks1, "Правда? Я сомневался.")
-            self.turn(r.randint(2, 13), b, f"Я бросил {show} на середине, слишком медленно.", ks2, "Понимаю, не всем заходит.")
+            self.turn(
+                r.randint(2, 13),
+                a,
+                f"Вчера досмотрела {show}, финал просто идеальный.",
+                ks1,
+                "Правда? Я сомневался.",
+            )
+            self.turn(
+                r.randint(2, 13),
+                b,
+                f"Я бросил {show} на середине, слишком медленно.",
+                ks2,
+                "Понимаю, не всем заходит.",
+            )
             self.ask(f"Что {a} думает о финале {show}?", "who_said", ks1)
             self.ask(f"Почему {b} бросил смотреть {show}?", "who_said", ks2)
         self.fill()
@@ -945,10 +1527,12 @@ class DialogWorld:
         en = self.lang == "en"
         for s in range(self.sessions):
             have = sum(len(e.lines) for e in self.plan.events if e.session == s)
-            while have < 24:
+            while have < 28:
                 who = self.a if self.rng.random() < 0.5 else self.b
                 text = self.rng.choice(EN_FILLER if en else RU_FILLER).format(
-                    p=self.b if who == self.a else self.a, p_ins="ним" if en else "соседом", p_acc="соседа"
+                    p=self.b if who == self.a else self.a,
+                    p_ins="ним" if en else "соседом",
+                    p_acc="соседа",
                 )
                 reply = self.rng.choice(EN_REPLIES if en else RU_REPLIES)
                 self.turn(s, who, text, None, reply)
@@ -958,8 +1542,14 @@ class DialogWorld:
 # ----- placement ------------------------------------------------------------------------------
 
 
-def place(conv_id: str, plan: Plan, sessions: int, start: float, rng: random.Random,
-          speakers: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, str], float]:
+def place(
+    conv_id: str,
+    plan: Plan,
+    sessions: int,
+    start: float,
+    rng: random.Random,
+    speakers: dict[str, str],
+) -> tuple[list[dict[str, Any]], dict[str, str], float]:
     """Lay events into dated sessions; return messages, evidence key -> message id, last ts."""
     messages: list[dict[str, Any]] = []
     keys: dict[str, str] = {}
@@ -994,7 +1584,9 @@ def generate(seed: int = SEED) -> dict[str, Any]:
     conversations: list[dict[str, Any]] = []
     questions: list[dict[str, Any]] = []
     start = 1_735_725_600.0  # 2025-01-01 10:00 UTC
-    shapes: list[tuple[str, str, int]] = [("companion", lang, i) for i in range(3) for lang in ("en", "ru")]
+    shapes: list[tuple[str, str, int]] = [
+        ("companion", lang, i) for i in range(3) for lang in ("en", "ru")
+    ]
     shapes += [("dialog", lang, i) for i in range(2) for lang in ("en", "ru")]
     for shape, lang, idx in shapes:
         conv_id = f"{shape[:4]}-{lang}-{idx}"
@@ -1030,7 +1622,9 @@ def generate(seed: int = SEED) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stats", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -1039,9 +1633,15 @@ def main() -> None:
 
     for c in data["conversations"]:
         sessions = len({m["session"] for m in c["messages"]})
-        print(f"{c['id']}: {len(c['messages'])} messages, {sessions} sessions, speakers {c['speakers']}")
+        print(
+            f"{c['id']}: {len(c['messages'])} messages, {sessions} sessions, speakers {c['speakers']}"
+        )
     qs = data["questions"]
-    print(f"{len(qs)} questions:", dict(Counter(q["category"] for q in qs)), dict(Counter(q["shape"] for q in qs)))
+    print(
+        f"{len(qs)} questions:",
+        dict(Counter(q["category"] for q in qs)),
+        dict(Counter(q["shape"] for q in qs)),
+    )
     if not args.stats:
         args.out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
         print(f"wrote {args.out}")
