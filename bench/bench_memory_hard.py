@@ -203,7 +203,15 @@ def run_service(args: argparse.Namespace) -> None:
             "hybrid (plain RRF)": service_ranker(svc, "hybrid", plain),
             "final": service_ranker(svc, "hybrid"),
         }
-        report(questions, rankers, args.by)
+        results = report(questions, rankers, args.by)
+        if args.failures:
+            texts = {m["id"]: m for c in data["conversations"] for m in c["messages"]}
+            missed = [q for q, f in zip(questions, results["final"]["first"], strict=True)
+                      if f is None or f >= 10]  # fmt: skip
+            print(f"\n{len(missed)} questions without evidence in the final top 10:")
+            for q in missed[: args.failures]:
+                ev = " / ".join(f"{texts[e]['speaker']}: {texts[e]['text']}" for e in q["evidence"])
+                print(f"- [{q['category']}] {q['question']}\n    want: {ev}")
         svc.close()
 
 
@@ -280,6 +288,7 @@ def main() -> None:
     parser.add_argument("--by", choices=("category", "shape", "lang"), default=None)
     parser.add_argument("--shape", choices=("companion", "dialog"), default=None)
     parser.add_argument("--no-author", action="store_true", help="ingest without speakers")
+    parser.add_argument("--failures", type=int, default=0, help="print N missed questions")
     args = parser.parse_args()
     (run_rest if args.rest else run_service)(args)
 

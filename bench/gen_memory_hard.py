@@ -453,6 +453,15 @@ class CompanionWorld:
     def s(self, lo: int = 0, hi: int | None = None) -> int:
         return self.rng.randint(lo, (self.sessions - 1) if hi is None else hi)
 
+    def intro(self, p: Person, by_name: bool) -> str:
+        """How a person is named in a statement: by name alone when the question will name
+        them too, with the relation ("my sister Clara") when the question asks by relation."""
+        if by_name:
+            return p.name
+        if self.lang == "en":
+            return f"my {p.relation} {p.name}"
+        return f"{'моя' if p.female else 'мой'} {p.relation} {p.name}"
+
     # -- the schemas -------------------------------------------------------------------
 
     def build(self) -> Plan:
@@ -545,12 +554,13 @@ class CompanionWorld:
 
     def moved(self, p: Person, city: Any, q: Person, city2: Any, ask_by_name: bool = False) -> None:
         k, kd = self.key(), self.key()
+        intro = self.intro(p, ask_by_name)
         if self.lang == "en":
             self.said(
                 self.s(0, 9),
-                f"{p.name} called: she's packing up, she got an offer in {city} and leaves next week."
+                f"{intro} called: she's packing up, she got an offer in {city} and leaves next week."
                 if p.female
-                else f"{p.name} called: he's packing up, he got an offer in {city} and leaves next week.",
+                else f"{intro} called: he's packing up, he got an offer in {city} and leaves next week.",
                 k,
             )
             self.said(
@@ -572,7 +582,7 @@ class CompanionWorld:
             )
             self.said(
                 self.s(0, 9),
-                f"Позвонил{'а' if p.female else ''} {p.name}, {verb} в {city[1]}, уезжает на следующей неделе.",
+                f"Позвонил{'а' if p.female else ''} {intro}, {verb} в {city[1]}, уезжает на следующей неделе.",
                 k,
             )
             self.said(
@@ -589,8 +599,9 @@ class CompanionWorld:
 
     def job_of(self, p: Person, job: Any, q: Person, job2: Any, ask_by_name: bool = False) -> None:
         k, kd = self.key(), self.key()
+        intro = self.intro(p, ask_by_name)
         if self.lang == "en":
-            self.said(self.s(), f"Guess what, {p.name} finally {job[0]}.", k)
+            self.said(self.s(), f"Guess what, {intro} finally {job[0]}.", k)
             self.said(self.s(), f"{q.name} {job2[0]}, apparently the pay is great.", kd)
             self.said(
                 self.s(), f"{p.name} was too tired to come to the cinema, long week for everyone."
@@ -600,7 +611,7 @@ class CompanionWorld:
             self.ask(f"What is {q.name}'s new line of work?", "who_said", kd)
         else:
             self.said(
-                self.s(), f"Представляешь, {p.name} наконец {job[0] if p.female else job[1]}.", k
+                self.s(), f"Представляешь, {intro} наконец {job[0] if p.female else job[1]}.", k
             )
             self.said(
                 self.s(),

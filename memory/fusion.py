@@ -60,6 +60,7 @@ def fuse(
     active = (w.dense if dense_active else 0.0) + (w.keyword if keyword_active else 0.0)
     norm = (active or 1.0) / (w.rrf_k + 1)
     stems = name_stems(query) if w.author and query else set()
+    named: dict[str | None, bool] = {}  # per distinct author, not per candidate
     scored: list[tuple[float, float, int]] = []
     for c in candidates:
         rrf = 0.0
@@ -74,8 +75,11 @@ def fuse(
             + w.importance * c.importance
             + (w.pinned if c.pinned else 0.0)
         )
-        if stems and query_names_author(stems, c.author):
-            score += w.author
+        if stems:
+            if c.author not in named:
+                named[c.author] = query_names_author(stems, c.author)
+            if named[c.author]:
+                score += w.author
         scored.append((score, c.created_at, c.id))
     scored.sort(key=lambda x: (-x[0], -x[1]))
     return [(score, mid) for score, _, mid in scored]

@@ -82,7 +82,11 @@ class HybridRetriever:
     def dense_candidates(
         self, ns: Namespace, query_vector: Vectors, limit: int
     ) -> list[tuple[int, float]]:
-        """Top `limit` (id, cosine) inside the namespace, exact scores from SQLite vectors."""
+        """Top `limit` (id, cosine) inside the namespace, exact scores.
+
+        A flat index scores exactly already (inner product of the very vectors SQLite
+        holds), so its scores are used as they are; HNSW candidates are re-scored against
+        the vectors stored in SQLite."""
         size = self._index.size
         if size == 0:
             return []
@@ -93,9 +97,12 @@ class HybridRetriever:
             if len(allowed) >= limit or fetch >= size:
                 break
             fetch = min(size, fetch * 4)
-        vectors = self._store.vectors(list(allowed), self._vector_key)
-        scored = [(mid, float(vec @ query_vector)) for mid, vec in vectors.items()]
-        scored.sort(key=lambda x: -x[1])
+        if self._index.kind == "flat":
+            scored = [(mid, score) for mid, score in hits if mid in allowed]
+        else:
+            vectors = self._store.vectors(list(allowed), self._vector_key)
+            scored = [(mid, float(vec @ query_vector)) for mid, vec in vectors.items()]
+            scored.sort(key=lambda x: -x[1])
         return scored[:limit]
 
     # ----- the search ---------------------------------------------------------------------
@@ -120,19 +127,19 @@ class HybridRetriever:
         dense_rank = {mid: r for r, (mid, _) in enumerate(dense, start=1)}
         keyword_rank = {mid: r for r, (mid, _) in enumerate(keyword, start=1)}
         pool = set(dense_rank) | set(keyword_rank) | set(pinned)
-        items = self._store.get_many(list(pool))
+        meta = self._store.fusion_meta(list(pool))
         fused = fuse(
             (
                 Candidate(
                     id=mid,
-                    created_at=item.created_at,
-                    importance=item.importance,
-                    pinned=item.pinned,
-                    author=item.author,
+                    created_at=created_at,
+                    importance=importance,
+                    pinned=is_pinned,
+                    author=author,
                     dense_rank=dense_rank.get(mid),
                     keyword_rank=keyword_rank.get(mid),
                 )
-                for mid, item in items.items()
+                for mid, (created_at, importance, is_pinned, author) in meta.items()
             ),
             w,
             self._clock(),
@@ -140,9 +147,8 @@ class HybridRetriever:
             keyword_active=query.mode != "dense",
             query=query.query,
         )
-        scored: list[tuple[float, MemoryItem]] = [(score, items[mid]) for score, mid in fused]
-
-        selected = self._drop_near_duplicates(scored, k * 3)
+        # spares only when the token budget may skip some
+        selected = self._drop_near_duplicates(fused, k * 3 if query.token_budget else k)
         budget = query.token_budget
         hits: list[MemoryHit] = []
         used = 0
@@ -180,27 +186,40 @@ class HybridRetriever:
         return hits
 
     def _drop_near_duplicates(
-        self, scored: list[tuple[float, MemoryItem]], keep: int
+        self, fused: list[tuple[float, int]], keep: int
     ) -> list[tuple[float, MemoryItem]]:
-        vectors = self._store.vectors([item.id for _, item in scored[: keep * 2]], self._vector_key)
+        """The best `keep` memories, skipping repeats (same text, or cosine above
+        `near_duplicate_cosine` to one already kept). Rows are read in windows of the fused
+        order, so only the head of the ~100 candidates is ever loaded."""
         kept: list[tuple[float, MemoryItem]] = []
-        kept_vectors: list[Vectors] = []
+        kept_matrix = np.zeros((keep, self._embedder.dim), dtype=np.float32)
+        n_vectors = 0
         kept_texts: set[str] = set()
-        for score, item in scored:
-            norm_text = " ".join(item.text.lower().split())
-            if norm_text in kept_texts:
-                continue
-            vec = vectors.get(item.id)
-            if vec is not None and kept_vectors:
-                sims = np.vstack(kept_vectors) @ vec
-                if float(sims.max()) >= self._config.near_duplicate_cosine:
+        window = keep + 8
+        for start in range(0, len(fused), window):
+            part = fused[start : start + window]
+            ids = [mid for _, mid in part]
+            items = self._store.get_many(ids)
+            vectors = self._store.vectors(ids, self._vector_key)
+            for score, mid in part:
+                item = items.get(mid)
+                if item is None:
+                    continue  # deleted meanwhile
+                norm_text = " ".join(item.text.lower().split())
+                if norm_text in kept_texts:
                     continue
-            kept.append((score, item))
-            kept_texts.add(norm_text)
-            if vec is not None:
-                kept_vectors.append(vec)
-            if len(kept) >= keep:
-                break
+                vec = vectors.get(mid)
+                if vec is not None and n_vectors:
+                    sims = kept_matrix[:n_vectors] @ vec
+                    if float(sims.max()) >= self._config.near_duplicate_cosine:
+                        continue
+                kept.append((score, item))
+                kept_texts.add(norm_text)
+                if vec is not None:
+                    kept_matrix[n_vectors] = vec
+                    n_vectors += 1
+                if len(kept) >= keep:
+                    return kept
         return kept
 
     def _short(self, item: MemoryItem) -> str:

@@ -372,18 +372,43 @@ class SqliteMemoryStore:
         return out
 
     def filter_namespace(self, ids: Sequence[int], ns: Namespace) -> set[int]:
-        """The subset of `ids` that `ns` may see."""
-        clause, params = namespace_clause(ns)
+        """The subset of `ids` that `ns` may see.
+
+        Rows are fetched by primary key and checked here: with the namespace in the WHERE
+        clause SQLite preferred the (user_id, ...) index and walked all of the user's rows
+        (3 ms at 20k memories instead of 0.2 ms)."""
         allowed: set[int] = set()
         with self._db.connect() as conn:
             for batch in _batches(list(ids), 500):
                 marks = ",".join("?" * len(batch))
                 for row in conn.execute(
-                    f"SELECT id FROM memories WHERE id IN ({marks}) AND {clause}",
-                    (*batch, *params),
+                    f"SELECT id, user_id, persona_id FROM memories WHERE id IN ({marks})", batch
                 ):
-                    allowed.add(int(row[0]))
+                    if row[1] == ns.user_id and (
+                        ns.persona_id is None or row[2] is None or row[2] == ns.persona_id
+                    ):
+                        allowed.add(int(row[0]))
         return allowed
+
+    def fusion_meta(self, ids: Sequence[int]) -> dict[int, tuple[float, float, bool, str | None]]:
+        """(created_at, importance, pinned, author) by id: what fusion needs, without
+        building whole items for the ~100 candidates of which only k are kept."""
+        out: dict[int, tuple[float, float, bool, str | None]] = {}
+        with self._db.connect() as conn:
+            for batch in _batches(list(ids), 500):
+                marks = ",".join("?" * len(batch))
+                for row in conn.execute(
+                    "SELECT id, created_at, importance, pinned, author FROM memories"
+                    f" WHERE id IN ({marks})",
+                    batch,
+                ):
+                    out[int(row[0])] = (
+                        float(row[1]),
+                        float(row[2]),
+                        bool(row[3]),
+                        row[4],
+                    )
+        return out
 
     def list_memories(self, user_id: str, flt: MemoryFilter) -> MemoryPage:
         where = ["user_id = ?"]
