@@ -40,7 +40,9 @@ from memory import MemoryConfig, MemoryQuery, MemoryService, RetrievalWeights, T
 from memory.embedders import build_embedder  # noqa: E402
 from memory.retriever import HybridRetriever  # noqa: E402
 
-PLAIN_RRF = RetrievalWeights(dense=1.0, keyword=1.0, rrf_k=60)
+PLAIN_RRF = RetrievalWeights(
+    dense=1.0, keyword=1.0, rrf_k=60, recency=0.05, author=0.0, coverage=0.0
+)
 
 
 def load(path: Path = DATA) -> dict[str, Any]:

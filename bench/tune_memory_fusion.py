@@ -23,6 +23,7 @@ from bench.bench_memory_hard import CACHE, ingest, load
 from bench.embed_cache import CachedEmbedder
 from memory import MemoryConfig, RetrievalWeights
 from memory.embedders import build_embedder
+from memory.fts_query import coverage, query_terms
 from memory.fusion import Candidate, fuse
 from memory.retriever import HybridRetriever
 
@@ -34,6 +35,7 @@ class Pools:
     keyword: list[int]
     meta: dict[int, Candidate]
     message: dict[int, str]
+    text: dict[int, str]
 
 
 def collect(
@@ -54,7 +56,16 @@ def collect(
                 for mid, it in items.items()
             }
             message = {mid: it.message_id or "" for mid, it in items.items()}
-            out.append(Pools(q, dense, keyword, meta, message))
+            text = {mid: " ".join(it.text.lower().split()) for mid, it in items.items()}
+            terms = query_terms(q["question"])
+            cover = {
+                mid: coverage(terms, f"{it.author or ''} {it.text}") for mid, it in items.items()
+            }
+            meta = {
+                mid: Candidate(**{**c.__dict__, "keyword_coverage": cover[mid]})
+                for mid, c in meta.items()
+            }
+            out.append(Pools(q, dense, keyword, meta, message, text))
         svc.close()
     return out
 
@@ -81,8 +92,15 @@ def score(
             mode != "dense",
             p.question["question"],
         )
+        # the retriever drops repeated texts before cutting to k; so does this
+        seen: set[str] = set()
+        unique = []
+        for _, m in ranked:
+            if p.text[m] not in seen:
+                seen.add(p.text[m])
+                unique.append(m)
         want = set(p.question["evidence"])
-        first = next((i for i, (_, m) in enumerate(ranked) if p.message[m] in want), None)
+        first = next((i for i, m in enumerate(unique) if p.message[m] in want), None)
         for k in hits:
             hits[k] += first is not None and first < k
         s = shape10[p.question["shape"]]
@@ -103,6 +121,9 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=0)
     parser.add_argument("--author-kw", type=float, default=1.0)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--report", action="store_true", help="one-knob-at-a-time table around the default"
+    )
     args = parser.parse_args()
     data = load()
     config = MemoryConfig(embed_context_turns=args.context)
@@ -117,7 +138,30 @@ def main() -> None:
     base = RetrievalWeights(recency=0.0, importance=0.0)
     show("keyword", score(pools, base, 50, "keyword"))
     show("dense", score(pools, base, 50, "dense"))
-    show("plain RRF (1:1, k=60, cand 50, recency .05)", score(pools, RetrievalWeights(), 50))
+    plain = RetrievalWeights(rrf_k=60, recency=0.05, author=0.0, coverage=0.0)
+    show("plain RRF (1:1, k=60, cand 50, recency .05)", score(pools, plain, 50))
+    if args.report:
+        shipped = MemoryConfig().weights
+        show("shipped default", score(pools, shipped, MemoryConfig().candidates))
+        for k in (1, 2, 5, 10, 20, 60):
+            show(f"rrf_k {k}", score(pools, shipped.model_copy(update={"rrf_k": k}), 50))
+        for wd in (0.5, 0.75, 1.25, 1.5, 2.0):
+            show(f"dense weight {wd}", score(pools, shipped.model_copy(update={"dense": wd}), 50))
+        for cand in (10, 20, 100):
+            show(f"candidates {cand}", score(pools, shipped, cand))
+        for rec in (0.0, 0.1, 0.2):
+            show(f"recency {rec}", score(pools, shipped.model_copy(update={"recency": rec}), 50))
+        for cov in (0.5, 1.0, 2.0, 3.0):
+            show(f"coverage {cov}", score(pools, shipped.model_copy(update={"coverage": cov}), 50))
+            for k in (5, 20, 60):
+                w = shipped.model_copy(update={"coverage": cov, "rrf_k": k})
+                show(f"coverage {cov} rrf_k {k}", score(pools, w, 50))
+        for auth in (0.0, 0.3, 0.5):
+            show(
+                f"author bonus {auth}",
+                score(pools, shipped.model_copy(update={"author": auth}), 50),
+            )
+        return
     grid = itertools.product(
         (0.6, 0.8, 1.0, 1.25, 1.5, 2.0),  # dense weight (keyword = 1)
         (5, 10, 20, 60),  # rrf_k

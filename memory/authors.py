@@ -66,8 +66,10 @@ class MessageAuthors:
     ) -> str | None:
         if ref.role == "user":
             if author is None or author == ref.user_id:
+                # an account whose name was never set is named by its id ("local"): that
+                # is no one's name, and "local: ..." would only add noise to the vector
                 name = users.get(ref.user_id)
-                return name or author
+                return name if name and name != ref.user_id else None
             return author
         if ref.role == "assistant":
             if author is None or author == ref.persona_id or author.lower() in _GENERIC_ASSISTANT:

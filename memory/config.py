@@ -21,7 +21,7 @@ class RetrievalWeights(BaseModel):
     dense: float = Field(1.0, ge=0.0, description="Weight of the dense (vector) rank in RRF.")
     keyword: float = Field(1.0, ge=0.0, description="Weight of the BM25 rank in RRF.")
     rrf_k: int = Field(
-        5,
+        10,
         ge=1,
         description="Reciprocal-rank-fusion constant: small = the heads of both lists win "
         "(60 lost to dense alone on bench/bench_memory_hard.py; see docs/memory.md).",
@@ -31,7 +31,13 @@ class RetrievalWeights(BaseModel):
     importance: float = Field(0.05, ge=0.0, description="Bonus per unit of importance (0..1).")
     pinned: float = Field(0.1, ge=0.0, description="Bonus for pinned memories.")
     author: float = Field(
-        0.15, ge=0.0, description="Bonus when the query names the memory's author."
+        0.1, ge=0.0, description="Bonus when the query names the memory's author."
+    )
+    coverage: float = Field(
+        1.0,
+        ge=0.0,
+        description="Keyword votes are scaled by (share of the query's words a hit "
+        "contains) ** this: a hit matching one common word counts less.",
     )
     author_keyword: float = Field(
         1.0, ge=0.0, description="BM25 weight of a match in the author's name vs the text."

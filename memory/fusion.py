@@ -1,10 +1,11 @@
 """How dense and keyword candidates become one ranking (a pure function, so the benchmark's
 tuner and the retriever run the very same arithmetic).
 
-score = w_dense / (rrf_k + dense rank) + w_keyword / (rrf_k + keyword rank), normalised so a
-memory ranked first by every active mode scores 1; then small bonuses: recency
-(half-life), importance, pinned, and `author` when the query names the memory's author
-("what did Nadia paint?" prefers Nadia's own turns; measured in docs/memory.md).
+score = w_dense / (rrf_k + dense rank) + w_keyword * coverage^c / (rrf_k + keyword rank),
+normalised so a memory ranked first by every active mode scores 1 (coverage: the share of
+the query's words the memory contains, so a keyword hit on one common word votes less);
+then small bonuses: recency (half-life), importance, pinned, and `author` when the query
+names the memory's author. The choices and their figures are in docs/memory.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Candidate:
     author: str | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    keyword_coverage: float = 1.0  # share of the query's words the memory contains
 
 
 def name_stems(text: str, min_len: int = 3) -> set[str]:
@@ -60,6 +62,8 @@ def fuse(
     active = (w.dense if dense_active else 0.0) + (w.keyword if keyword_active else 0.0)
     norm = (active or 1.0) / (w.rrf_k + 1)
     stems = name_stems(query) if w.author and query else set()
+    # coverage re-weights keyword votes against dense ones; keyword-only mode stays BM25
+    power = w.coverage if dense_active and keyword_active else 0.0
     named: dict[str | None, bool] = {}  # per distinct author, not per candidate
     scored: list[tuple[float, float, int]] = []
     for c in candidates:
@@ -67,7 +71,7 @@ def fuse(
         if c.dense_rank is not None:
             rrf += w.dense / (w.rrf_k + c.dense_rank)
         if c.keyword_rank is not None:
-            rrf += w.keyword / (w.rrf_k + c.keyword_rank)
+            rrf += w.keyword * c.keyword_coverage**power / (w.rrf_k + c.keyword_rank)
         age_days = max(0.0, now - c.created_at) / 86400.0
         score = (
             rrf / norm

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from memory.config import MemoryConfig
+from memory.fts_query import coverage, query_terms
 from memory.fusion import Candidate, fuse
 from memory.protocols import Embedder, Vectors
 from memory.sqlite_store import SqliteMemoryStore
@@ -128,6 +129,7 @@ class HybridRetriever:
         keyword_rank = {mid: r for r, (mid, _) in enumerate(keyword, start=1)}
         pool = set(dense_rank) | set(keyword_rank) | set(pinned)
         meta = self._store.fusion_meta(list(pool))
+        terms = query_terms(query.query) if w.coverage and keyword_rank else []
         fused = fuse(
             (
                 Candidate(
@@ -138,8 +140,11 @@ class HybridRetriever:
                     author=author,
                     dense_rank=dense_rank.get(mid),
                     keyword_rank=keyword_rank.get(mid),
+                    keyword_coverage=(
+                        coverage(terms, f"{author or ''} {text}") if mid in keyword_rank else 1.0
+                    ),
                 )
-                for mid, (created_at, importance, is_pinned, author) in meta.items()
+                for mid, (created_at, importance, is_pinned, author, text) in meta.items()
             ),
             w,
             self._clock(),

@@ -390,15 +390,17 @@ class SqliteMemoryStore:
                         allowed.add(int(row[0]))
         return allowed
 
-    def fusion_meta(self, ids: Sequence[int]) -> dict[int, tuple[float, float, bool, str | None]]:
-        """(created_at, importance, pinned, author) by id: what fusion needs, without
+    def fusion_meta(
+        self, ids: Sequence[int]
+    ) -> dict[int, tuple[float, float, bool, str | None, str]]:
+        """(created_at, importance, pinned, author, text) by id: what fusion needs, without
         building whole items for the ~100 candidates of which only k are kept."""
-        out: dict[int, tuple[float, float, bool, str | None]] = {}
+        out: dict[int, tuple[float, float, bool, str | None, str]] = {}
         with self._db.connect() as conn:
             for batch in _batches(list(ids), 500):
                 marks = ",".join("?" * len(batch))
                 for row in conn.execute(
-                    "SELECT id, created_at, importance, pinned, author FROM memories"
+                    "SELECT id, created_at, importance, pinned, author, text FROM memories"
                     f" WHERE id IN ({marks})",
                     batch,
                 ):
@@ -407,6 +409,7 @@ class SqliteMemoryStore:
                         float(row[2]),
                         bool(row[3]),
                         row[4],
+                        str(row[5]),
                     )
         return out
 

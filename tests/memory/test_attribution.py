@@ -83,6 +83,7 @@ def _chat_tables(db: Database) -> None:
             "CREATE TABLE messages (id TEXT PRIMARY KEY, role TEXT, author TEXT, content TEXT)"
         )
         conn.execute("INSERT INTO users VALUES ('u', 'Ivan')")
+        conn.execute("INSERT INTO users VALUES ('local', 'local')")  # a name never set
         conn.execute("INSERT INTO soul_personas VALUES ('mira', 'Мира')")
         conn.executemany(
             "INSERT INTO messages VALUES (?, ?, ?, ?)",
@@ -106,6 +107,8 @@ def test_missing_author_is_looked_up_from_the_stored_message(
     svc.remember_turn("u", "mira", "c", "m8", "user", "Explicit", 5.0, author="Ваня")
     by_message = {i.message_id: i.author for i in svc.list_memories("u").items}
     assert by_message == {"m0": "Ivan", "m1": "Мира", "m2": "Маша", "m9": "Ivan", "m8": "Ваня"}
+    svc.remember_turn("local", "mira", "c2", "l1", "user", "I have a dog", 6.0)
+    assert svc.list_memories("local").items[0].author is None  # "local" is nobody's name
 
 
 def test_old_memories_get_authors_and_new_vectors_with_visible_resumable_progress(
