@@ -13,6 +13,7 @@ separately, so a setting that only helps one shape is visible.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import tempfile
 from dataclasses import dataclass
@@ -62,8 +63,7 @@ def collect(
                 mid: coverage(terms, f"{it.author or ''} {it.text}") for mid, it in items.items()
             }
             meta = {
-                mid: Candidate(**{**c.__dict__, "keyword_coverage": cover[mid]})
-                for mid, c in meta.items()
+                mid: dataclasses.replace(c, keyword_coverage=cover[mid]) for mid, c in meta.items()
             }
             out.append(Pools(q, dense, keyword, meta, message, text))
         svc.close()
@@ -81,7 +81,7 @@ def score(
         dr = {m: i for i, m in enumerate(dense, 1)}
         kr = {m: i for i, m in enumerate(keyword, 1)}
         cands = [
-            Candidate(**{**p.meta[m].__dict__, "dense_rank": dr.get(m), "keyword_rank": kr.get(m)})
+            dataclasses.replace(p.meta[m], dense_rank=dr.get(m), keyword_rank=kr.get(m))
             for m in set(dr) | set(kr)
         ]
         ranked = fuse(

@@ -48,13 +48,10 @@ def coverage(terms: list[str], text: str) -> float:
     keyword hit actually answers, 1.0 when there are no terms."""
     if not terms:
         return 1.0
-    words = _WORD.findall(text.lower())
-    found = 0
-    for term in terms:
-        stem = term_stem(term)
-        if any(w.startswith(stem) for w in words):
-            found += 1
-    return found / len(terms)
+    stems = [term_stem(t) for t in terms]
+    lengths = {len(s) for s in stems}
+    prefixes = {w[:n] for w in _WORD.findall(text.lower()) for n in lengths}
+    return sum(1 for s in stems if s in prefixes) / len(terms)
 
 
 def fts_match_expression(query: str) -> str | None:

@@ -19,7 +19,7 @@ from memory.config import RetrievalWeights
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     id: int
     created_at: float

@@ -456,12 +456,29 @@ class SqliteMemoryStore:
         self, namespace: Namespace, query: str, limit: int, author_weight: float = 1.0
     ) -> list[tuple[int, float]]:
         """(id, bm25) best first (SQLite's bm25 is lower-is-better; we return it negated).
-        The author column counts `author_weight` times as much as the text per match."""
+        The author column counts `author_weight` times as much as the text per match.
+
+        The FTS table is ranked alone and its head filtered to the namespace by primary
+        key (as dense candidates are): joining every match to `memories` before ranking
+        cost ~7 ms at 100k memories. When the namespace is a small part of the matches
+        (many users), the join is the fallback."""
         expression = fts_match_expression(query)
         if expression is None:
             return []
-        clause, params = namespace_clause(namespace, "m")
         with self._db.connect() as conn:
+            fetch = limit * 4
+            for _ in range(2):
+                rows = conn.execute(
+                    "SELECT rowid, bm25(memories_fts, ?, 1.0) AS rank FROM memories_fts"
+                    " WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?",
+                    (author_weight, expression, fetch),
+                ).fetchall()
+                allowed = self.filter_namespace([int(r[0]) for r in rows], namespace)
+                if len(allowed) >= limit or len(rows) < fetch:
+                    hits = [(int(r[0]), -float(r[1])) for r in rows if int(r[0]) in allowed]
+                    return hits[:limit]
+                fetch *= 8
+            clause, params = namespace_clause(namespace, "m")
             rows = conn.execute(
                 "SELECT m.id, bm25(memories_fts, ?, 1.0) AS rank FROM memories_fts"
                 " JOIN memories m ON m.id = memories_fts.rowid"
