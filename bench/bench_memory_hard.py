@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -231,6 +232,7 @@ def run_rest(args: argparse.Namespace) -> None:
         )
         services = build_services(settings)
         app = create_app(settings, services)
+        logging.disable(logging.INFO)  # one access-log line per request would drown the table
         where: dict[tuple[str, str], str] = {}  # (conversation, text) -> our message id
         with TestClient(app) as client:
             t = time.perf_counter()
