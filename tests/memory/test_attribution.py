@@ -169,3 +169,28 @@ def test_repeated_queries_skip_the_embedder(make_service, hash_embedder) -> None
     assert time.perf_counter() - started < 5
     assert [h.id for h in first] == [h.id for h in again]
     assert calls == [1]
+
+
+def test_schema_upgrade_keeps_old_rows_searchable(tmp_path: Path, hash_embedder) -> None:
+    """A database made before attribution (schema v1) upgrades in place: old rows stay,
+    the rebuilt keyword index finds them, and start() re-embeds them."""
+    from memory.schema import MEMORY_MIGRATIONS
+
+    db = Database(tmp_path / "old.db")
+    db.migrate("memory", MEMORY_MIGRATIONS[:1])
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO memories(user_id, kind, role, text, created_at, updated_at,"
+            " embedding_model, embedding) VALUES ('u', 'turn', 'user', 'My cat is Barsik',"
+            " 1.0, 1.0, 'hash-bow', ?)",
+            (hash_embedder.embed_passages(["My cat is Barsik"])[0].tobytes(),),
+        )
+    svc = build_memory(db, MemoryConfig(), tmp_path / "index", embedder=hash_embedder)
+    assert db.version("memory") == len(MEMORY_MIGRATIONS)
+    assert svc.search(MemoryQuery(user_id="u", query="Barsik", mode="keyword"))
+    svc.start()
+    assert svc.wait_until_indexed(10)
+    assert svc.status().reembed.state == "done"
+    assert svc.search(MemoryQuery(user_id="u", query="Barsik cat", mode="dense"))
+    svc.close()
+    db.close()
