@@ -57,7 +57,8 @@ _REFUSAL = re.compile(
     r"^\W*(?:"
     r"(?:i'?m|i am)\s+(?:sorry|afraid)[,.!]?\s+(?:but\s+)?i\s+(?:can(?:no|')t|cannot|am\s+unable|"
     r"don'?t\s+(?:know|remember|have))"
-    r"|i\s+(?:can(?:no|')t|cannot|won'?t)\s+(?:help|assist|answer|provide|do\s+that|comply)"
+    r"|i\s+(?:can(?:no|')t|cannot|won'?t)\s+(?:help\s+(?:with|you)|assist|answer|provide|do\s+that"
+    r"|comply)"
     r"|i'?m\s+(?:not\s+able|unable)\s+to"
     r"|i\s+am\s+(?:not\s+able|unable)\s+to"
     r"|as\s+an?\s+(?:ai|language\s+model|assistant)"
@@ -79,9 +80,13 @@ _ERROR = re.compile(
 )
 
 
-def skip_reason(text: str, role: str | None) -> str | None:
+def skip_reason(text: str, role: str | None, generated: bool = True) -> str | None:
     """Why `text` should not become a memory ("empty", "acknowledgement", "refusal",
-    "error"), or None when it is worth keeping."""
+    "error"), or None when it is worth keeping.
+
+    `generated=False` (imported history, where the "assistant" may be a person) applies
+    only the empty/acknowledgement rules: a person's "I don't know what I'd do without you"
+    is a memory, a model's "I don't know your cat's name" is not."""
     stripped = text.strip()
     if not stripped:
         return "empty"
@@ -90,6 +95,8 @@ def skip_reason(text: str, role: str | None) -> str | None:
         return "acknowledgement"  # only emoji or punctuation
     if len(words) <= 3 and (" ".join(words) in _ACK_PHRASES or all(w in _ACKS for w in words)):
         return "acknowledgement"
+    if not generated:
+        return None
     if role != "user" and _ERROR.search(stripped[:200]):
         return "error"  # a user may well paste an error message worth keeping
     if role == "assistant" and len(stripped) <= _REFUSAL_MAX_CHARS and _REFUSAL.match(stripped):

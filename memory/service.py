@@ -225,8 +225,9 @@ class MemoryService:
 
         `author` is who said it (the user's display name, the persona's name); when omitted
         it is looked up from the stored message. Returns [] for a turn not worth
-        remembering (see memory/remember_policy.py)."""
-        return self.remember_turns(
+        remembering (see memory/remember_policy.py: a live reply is the model's, so its
+        refusals and errors are dropped too)."""
+        return self._remember(
             [
                 TurnIn(
                     user_id=user_id,
@@ -238,15 +239,20 @@ class MemoryService:
                     created_at=created_at,
                     author=author,
                 )
-            ]
+            ],
+            generated=True,
         )
 
-    def remember_turns(self, turns: Sequence[TurnIn]) -> list[int]:
-        """Bulk form for imports: one transaction; already-remembered messages, and turns
-        not worth remembering (acknowledgements, refusals, errors), are skipped."""
+    def remember_turns(self, turns: Sequence[TurnIn], generated: bool = False) -> list[int]:
+        """Bulk form for imports: one transaction; already-remembered messages and empty
+        turns or bare acknowledgements are skipped. Imported history may be two people
+        talking, so refusal/error rules apply only with `generated=True` (model replies)."""
+        return self._remember(turns, generated)
+
+    def _remember(self, turns: Sequence[TurnIn], generated: bool) -> list[int]:
         keep = list(turns)
         if self.config.skip_unworthy:
-            keep = [t for t in keep if skip_reason(t.text, t.role) is None]
+            keep = [t for t in keep if skip_reason(t.text, t.role, generated) is None]
             self._not_remembered += len(turns) - len(keep)
         unnamed = [i for i, t in enumerate(keep) if not t.author]
         if unnamed:

@@ -40,6 +40,7 @@ def test_not_worth_remembering(text: str, role: str, reason: str) -> None:
         ("Error 404 keeps showing on my website, any idea?", "user"),
         ("I'm sorry to hear that! Your sister Masha must miss Kazan.", "assistant"),
         ("I can't wait to hear about the trip!", "assistant"),
+        ("I can't help but smile when you talk about Barsik.", "assistant"),
         (
             "I don't know the whole story, but from what you said about Masha moving to Kazan "
             "and the new job, it sounds like a big change for her. " * 3,
@@ -49,6 +50,13 @@ def test_not_worth_remembering(text: str, role: str, reason: str) -> None:
 )
 def test_worth_remembering(text: str, role: str) -> None:
     assert skip_reason(text, role) is None
+
+
+def test_imported_speech_is_not_judged_as_a_model_reply() -> None:
+    person = "I don't know what I'd do without you guys, honestly."
+    assert skip_reason(person, "assistant") == "refusal"  # from the model: a non-answer
+    assert skip_reason(person, "assistant", generated=False) is None  # from a person
+    assert skip_reason("ok", "assistant", generated=False) == "acknowledgement"
 
 
 def test_service_skips_unworthy_turns_and_counts_them(make_service, hash_embedder) -> None:
@@ -61,6 +69,14 @@ def test_service_skips_unworthy_turns_and_counts_them(make_service, hash_embedde
     assert svc.remember_turn("u", None, "c", "m3", "user", "My cat is Barsik", 3.0)
     assert svc.list_memories("u").total == 1
     assert svc.status().not_remembered == 2
+    imported = svc.remember_turns(
+        [
+            TurnIn(user_id="u", conversation_id="c2", message_id=f"i{i}", role="assistant",
+                   text=text, created_at=9.0)
+            for i, text in enumerate(["I don't know what I'd do without you.", "ok"])
+        ]
+    )  # fmt: skip
+    assert len(imported) == 1 and svc.status().not_remembered == 3
     relaxed = make_service(embedder=hash_embedder, skip_unworthy=False)
     assert relaxed.remember_turn("u2", None, "c", "m4", "user", "ok", 4.0)
 
