@@ -9,6 +9,7 @@ REST API, the chat pipeline and the UI need. Build it with `build_memory(...)`, 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,6 +109,11 @@ class MemoryService:
             clock=clock,
         )
         self._started = False
+        # start() runs in a background thread at app start-up; close() must not pull the
+        # database out from under it (a closed SQLite connection mid-query crashes the
+        # process), so they take turns, and a start() that comes after close() does nothing.
+        self._lifecycle = threading.Lock()
+        self._closed = False
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -115,32 +121,37 @@ class MemoryService:
         """Check the index against SQLite (rebuild if needed), fill in authors of turns
         stored before attribution, queue rows lacking a current vector (new, edited, or made
         by an older passage format: the re-embedding migration), start the writer thread.
-        Returns the check's verdict (also in `status()`)."""
-        verdict = self.keeper.startup_check()
-        self.backfill_authors()
-        self._begin_reembed()
-        self.ingest.start()
-        self.ingest.enqueue_background(self.store.pending_ids(self.vector_key))
-        self._started = True
-        return verdict
+        Returns the check's verdict (also in `status()`). A closed service does not start
+        again (build a new one)."""
+        with self._lifecycle:
+            if self._closed:
+                return "closed"
+            verdict = self.keeper.startup_check()
+            if self._closed:
+                return verdict
+            self.backfill_authors()
+            self._begin_reembed()
+            self.ingest.start()
+            self.ingest.enqueue_background(self.store.pending_ids(self.vector_key))
+            self._started = True
+            return verdict
 
     def backfill_authors(self, batch: int = 5000) -> int:
         """Give turns stored before attribution their author (from the chat message, the
-        user's and the persona's names); returns how many were named."""
+        user's and the persona's names); returns how many were named. Turns whose author
+        cannot be known stay unnamed (and are looked at again at the next start)."""
         named = 0
-        last_seen: set[int] = set()
-        while True:
-            rows = self.store.turns_without_author(batch)
-            ids = {memory_id for memory_id, _ in rows}
-            if not rows or ids <= last_seen:
-                return named
-            last_seen |= ids
+        after = 0
+        while not self._closed:
+            rows = self.store.turns_without_author(after, batch)
+            if not rows:
+                break
+            after = rows[-1][0]
             authors = self.authors.resolve([ref for _, ref in rows])
             found = [(mid, a) for (mid, _), a in zip(rows, authors, strict=True) if a]
             self.store.set_authors(found)
             named += len(found)
-            if len(found) < len(rows) and len(rows) < batch:
-                return named  # the rest have no known author: stay unnamed
+        return named
 
     # ----- the re-embedding migration -----------------------------------------------------
 
@@ -196,13 +207,15 @@ class MemoryService:
 
     def close(self) -> None:
         """Stop background work and save the index (SQLite needs nothing: every write is
-        committed when acknowledged)."""
-        self.consolidator.cancel()
-        self.consolidator.wait(30)
-        self.ingest.stop()
-        if self._started:
-            self.keeper.save()
-        self._started = False
+        committed when acknowledged). Waits for a start() in progress."""
+        self._closed = True
+        with self._lifecycle:
+            self.consolidator.cancel()
+            self.consolidator.wait(30)
+            self.ingest.stop()
+            if self._started:
+                self.keeper.save()
+            self._started = False
 
     def wait_until_indexed(self, timeout: float = 60.0) -> bool:
         """Block until queued memories are embedded and searchable (imports, tests)."""

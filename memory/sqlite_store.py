@@ -343,13 +343,14 @@ class SqliteMemoryStore:
                     out[int(row["id"])] = (text, passage_text(row["author"], text, context))
         return out
 
-    def turns_without_author(self, limit: int = 5000) -> list[tuple[int, TurnRef]]:
-        """Turn memories stored before attribution (or whose author is still unknown)."""
+    def turns_without_author(self, after_id: int, limit: int) -> list[tuple[int, TurnRef]]:
+        """Turn memories stored before attribution (or whose author is still unknown),
+        by id after `after_id`."""
         with self._db.connect() as conn:
             rows = conn.execute(
                 "SELECT id, message_id, role, user_id, persona_id FROM memories"
-                " WHERE kind = 'turn' AND author IS NULL ORDER BY id LIMIT ?",
-                (limit,),
+                " WHERE id > ? AND kind = 'turn' AND author IS NULL ORDER BY id LIMIT ?",
+                (after_id, limit),
             ).fetchall()
         return [(int(r[0]), TurnRef(r[1], r[2], r[3], r[4])) for r in rows]
 
