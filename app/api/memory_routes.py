@@ -34,6 +34,7 @@ class SearchItem(BaseModel):
     text: str
     score: float
     kind: str
+    author: str | None = None  # who said it (turns)
     source_message_ids: list[str]
     created_at: float
     pinned: bool = False
