@@ -70,8 +70,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Unsupported language code {code!r}; use a whisper code like 'ru' or 'en'",
     ),
     "media.tesseract_missing": (
-        "Распознавание текста недоступно: не установлен tesseract или его языковые данные ({detail}). "
-        "Установите: `{apt}` (или запустите scripts/install.sh от root)",
+        "Распознавание текста недоступно: не установлен tesseract или его языковые данные "
+        "({detail}). Установите: `{apt}` (или запустите scripts/install.sh от root)",
         "Text recognition is unavailable: {detail}; install it with `{apt}` "
         "(or run scripts/install.sh as root)",
     ),
