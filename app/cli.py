@@ -30,7 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether uvicorn could bind `host:port` now.
+
+    Bound as uvicorn binds, with SO_REUSEADDR: connections a crashed server left in
+    TIME_WAIT do not block it (they did for about a minute), a listening socket still does.
+    """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
