@@ -89,10 +89,12 @@ async def images(
 async def artifact(
     key: str, request: Request, services: Services = Depends(get_services)
 ) -> FileResponse:
-    """A generated file (speech, picture) made for the caller or shown in their messages."""
+    """A generated file (speech, picture) made for the caller.
+
+    Ownership is the exact key recorded when the artifact was made for the user (chat
+    replies included), never a match on message text an importer could choose."""
     uid = resolve_user(request, None)
-    owned = await services.media.owns_artifact(uid, key)
-    if not owned and not await services.chat.refers_to_artifact(uid, key):
+    if not await services.media.owns_artifact(uid, key):
         raise NotFound("error.not_found")
     path = services.media.artifact_path(key)
     if path is None:

@@ -1,0 +1,68 @@
+"""An app with two accounts (alice, bob) and a scripted chat model, as an attacker meets it.
+
+The chat model is a scripted stand-in (the attack is on the app, not the model; the real
+model answers the same routes in tests/app); speech is the real piper voice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.composition import Services, build_services
+from app.factory import create_app
+from app.services.models import ModelManager
+from config.settings import Settings
+from models.profiles import load_profiles
+from tests.app.fakes import ScriptedBackend
+
+PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-456"}
+
+
+@dataclass
+class Accounts:
+    """The app, its services, a client, and each account's id and REST headers."""
+
+    settings: Settings
+    services: Services
+    client: TestClient
+    ids: dict[str, str]
+    tokens: dict[str, str]
+
+    def headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def scripted(services: Services, settings: Settings, words: list[str]) -> None:
+    """Answer chat turns with `words` (a real model would take minutes per attack)."""
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: ScriptedBackend(words=words),
+    )
+    services.chat.models = services.models
+
+
+def build_accounts(settings: Settings, words: list[str] | None = None) -> Accounts:
+    services = build_services(settings)
+    scripted(services, settings, words or ["Noted. ", 'SPEAK!{"text": "Noted."}'])
+    ids, tokens = {}, {}
+    for name, password in PASSWORDS.items():
+        ids[name] = services.auth.create_user(name, password)
+        tokens[name] = services.auth.issue_api_token(ids[name])
+    client = TestClient(create_app(settings, services), raise_server_exceptions=False)
+    return Accounts(settings, services, client, ids, tokens)
+
+
+@pytest.fixture
+def accounts(make_settings: Any) -> Iterator[Accounts]:
+    settings: Settings = make_settings(inner_life=False, chat_rate_per_min=1000.0)
+    built = build_accounts(settings)
+    with built.client:
+        yield built
+    built.services.close()
