@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
@@ -14,7 +14,7 @@ from media.images.base import ImageParams
 from media.ocr.base import OCRResult
 from media.stt.base import Transcript
 
-router = APIRouter(prefix="/api", tags=["media"])
+router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenticated)])
 
 
 class TTSRequest(BaseModel):

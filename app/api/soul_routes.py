@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.downloads import attachment
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.soul import PersonaSummary, SoulAction, SoulHistoryPoint
 
-router = APIRouter(prefix="/api", tags=["soul"])
+router = APIRouter(prefix="/api", tags=["soul"], dependencies=[Depends(authenticated)])
 
 
 class PersonaList(BaseModel):
@@ -63,9 +64,7 @@ async def export_persona(
     data = await services.soul.export_card_async(persona_id, format)
     name = await services.soul.export_filename_async(persona_id, format)
     media = "application/json" if format == "json" else "image/png"
-    return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return Response(data, media_type=media, headers=attachment(name))
 
 
 @router.get("/soul")

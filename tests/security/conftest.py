@@ -21,6 +21,7 @@ from models.profiles import load_profiles
 from tests.app.fakes import ScriptedBackend
 
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-456"}
+ADMIN_TOKEN = "security-Admin-Token-0123456789abcdef"
 
 
 @dataclass
@@ -61,7 +62,12 @@ def build_accounts(settings: Settings, words: list[str] | None = None) -> Accoun
 
 @pytest.fixture
 def accounts(make_settings: Any) -> Iterator[Accounts]:
-    settings: Settings = make_settings(inner_life=False, chat_rate_per_min=1000.0)
+    settings: Settings = make_settings(
+        inner_life=False,
+        chat_rate_per_min=1000.0,
+        admin_token=ADMIN_TOKEN,
+        admin_lockout_after=1000,
+    )
     built = build_accounts(settings)
     with built.client:
         yield built

@@ -12,7 +12,7 @@ import pytest
 
 from app.observability.logging import Redactor, configure_logging
 
-SECRET = "s3cr3t-Value-0123456789"  # noqa: S105 (a test value)
+SECRET = "s3cr3t-Value-0123456789"
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_sensitive_query_parameters_are_masked_after_decoding(query: str) -> Non
 
 
 def test_a_percent_encoded_secret_value_is_masked_anywhere() -> None:
-    token = "adm1n/Token+with=odd&chars-0123"  # noqa: S105
+    token = "adm1n/Token+with=odd&chars-0123"
     encoded = "adm1n%2FToken%2Bwith%3Dodd%26chars-0123"
     masked = Redactor([token]).redact_text(f"GET /x?anything={encoded} and {token}")
     assert token not in masked and encoded not in masked
