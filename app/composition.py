@@ -21,6 +21,8 @@ from app.observability.logging import LogBuffer
 from app.observability.metrics import Metrics
 from app.security.admin_gate import AdminGate
 from app.security.limits import RateLimiter
+from app.security.lockouts import Lockouts
+from app.security.login_throttle import LoginThrottle
 from app.security.sessions import SessionSigner
 from app.security.users_auth import UserAuthenticator
 from app.services.admin import AdminService
@@ -64,6 +66,7 @@ class Services:
     log_buffer: LogBuffer
     admin_gate: AdminGate
     auth: UserAuthenticator
+    login_throttle: LoginThrottle
     memory: MemoryService
     media: MediaService
     transfer: ConversationTransfer
@@ -213,6 +216,16 @@ def build_services(settings: Settings) -> Services:
             lockout_s=settings.admin_lockout_s,
         ),
         auth=UserAuthenticator(db),
+        login_throttle=LoginThrottle(
+            by_client=Lockouts(
+                settings.login_lockout_after, settings.login_lockout_s, settings.login_lockout_s
+            ),
+            by_account=Lockouts(
+                settings.login_account_lockout_after,
+                settings.login_lockout_s,
+                settings.login_lockout_s,
+            ),
+        ),
         memory=memory,
         media=media,
         transfer=ConversationTransfer(db, memory, soul, settings.max_upload_bytes),

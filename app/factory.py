@@ -24,8 +24,14 @@ from app.observability.middleware import HttpMetricsMiddleware, RequestIdMiddlew
 from app.security.cors import add_cors
 from app.security.exposure import exposure_check
 from app.security.limits import BodySizeLimitMiddleware
+from app.security.login_throttle import LoginThrottleMiddleware
 from app.ui.blocks import build_ui
 from config.settings import Settings
+
+LOGIN_MESSAGE = (
+    "ИКАР: войдите. После {n} неверных паролей вход блокируется на время. / "
+    "IKAR: please sign in. After {n} wrong passwords, signing in is blocked for a while."
+)
 
 
 def create_app(
@@ -80,10 +86,14 @@ def create_app(
         show_error=False,
         allowed_paths=[str(settings.resolved_cache_dir / "artifacts")],
         auth=services.auth.gradio_auth if uses_accounts else None,
-        auth_message="ИКАР: войдите / IKAR: please sign in" if uses_accounts else None,
+        auth_message=LOGIN_MESSAGE.format(n=settings.login_lockout_after)
+        if uses_accounts
+        else None,
         max_file_size=settings.max_upload_bytes,
     )
-    # The last middleware added runs first: request id -> metrics -> CORS -> body limit -> app.
+    # The last middleware added runs first:
+    # request id -> metrics -> CORS -> body limit -> login throttle -> app.
+    app.add_middleware(LoginThrottleMiddleware, throttle=services.login_throttle)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -121,9 +121,12 @@ class UserAuthenticator:
             return None
         return user_id if verify_password(password, stored) else None
 
-    def gradio_auth(self, username: str, password: str) -> bool:
-        """Gradio's `auth=` callable: `(username, password) -> bool`."""
-        return self.authenticate_password(username, password) is not None
+    async def gradio_auth(self, username: str, password: str) -> bool:
+        """Gradio's `auth=` callable: `(username, password) -> bool`; bcrypt runs in a
+        thread (gradio awaits a coroutine, but calls a plain function on the event loop).
+        Throttling is `LoginThrottleMiddleware`'s."""
+        user_id = await asyncio.to_thread(self.authenticate_password, username, password)
+        return user_id is not None
 
     def issue_api_token(self, user_id: str) -> str:
         """Create (or rotate) the user's API token; the plain token is returned only here."""
