@@ -88,22 +88,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.share:
         threading.Thread(target=open_share_tunnel, args=(settings.port,), daemon=True).start()
     # log_config=None keeps IKAR's JSON log handlers on uvicorn's loggers too.
+    proxy_headers, forwarded_allow_ips = proxy_options(settings)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, **proxy_options(settings)
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     return 0
 
 
-def proxy_options(settings: Settings) -> dict[str, object]:
-    """uvicorn's forwarded-header options: believed only from IKAR_TRUSTED_PROXIES.
+def proxy_options(settings: Settings) -> tuple[bool, list[str] | None]:
+    """uvicorn's `proxy_headers` and `forwarded_allow_ips`: believed only from
+    IKAR_TRUSTED_PROXIES.
 
     uvicorn's own default believes `X-Forwarded-For` from 127.0.0.1 (and reads
     FORWARDED_ALLOW_IPS), so a local client could claim a new address with every guess and
     never be locked out. With no proxy configured the peer address is the client.
     """
     if not settings.trusted_proxies:
-        return {"proxy_headers": False}
-    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
+        return False, None
+    return True, list(settings.trusted_proxies)
 
 
 def report_config_warnings(settings: Settings) -> None:

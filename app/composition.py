@@ -23,7 +23,7 @@ from app.security.admin_gate import AdminGate
 from app.security.limits import RateLimiter
 from app.security.lockouts import Lockouts
 from app.security.login_throttle import LoginThrottle
-from app.security.sessions import SessionSigner
+from app.security.sessions import SessionSigner, load_secret
 from app.security.users_auth import UserAuthenticator
 from app.services.admin import AdminService
 from app.services.chat import ChatLimits, ChatService, PromptLog
@@ -67,6 +67,7 @@ class Services:
     admin_gate: AdminGate
     auth: UserAuthenticator
     login_throttle: LoginThrottle
+    session_signer: SessionSigner
     memory: MemoryService
     media: MediaService
     transfer: ConversationTransfer
@@ -76,7 +77,6 @@ class Services:
     admin: AdminService
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-    session_signer: SessionSigner = field(default_factory=SessionSigner)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start_background(self) -> None:
@@ -225,6 +225,9 @@ def build_services(settings: Settings) -> Services:
                 settings.login_lockout_s,
                 settings.login_lockout_s,
             ),
+        ),
+        session_signer=SessionSigner(
+            load_secret(settings.data_dir / "ui-session.key"), ttl_s=settings.ui_session_ttl_s
         ),
         memory=memory,
         media=media,

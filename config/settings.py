@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Wrong passwords for one account (any address)."
     )
     login_lockout_s: float = Field(default=300.0, ge=1.0, description="Login lockout length.")
+    ui_session_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=60.0,
+        description="How long a browser session stays valid without a page load.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed "

@@ -19,6 +19,7 @@ from app.services.models import ModelManager
 from config.settings import Settings
 from models.profiles import load_profiles
 from tests.app.fakes import ScriptedBackend
+from tests.conftest import LiveServer
 
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-456"}
 ADMIN_TOKEN = "security-Admin-Token-0123456789abcdef"
@@ -49,26 +50,47 @@ def scripted(services: Services, settings: Settings, words: list[str]) -> None:
     services.chat.models = services.models
 
 
-def build_accounts(settings: Settings, words: list[str] | None = None) -> Accounts:
+def accounts_services(
+    settings: Settings, words: list[str] | None = None
+) -> tuple[Services, dict[str, str], dict[str, str]]:
+    """Services with the two accounts (ids, API tokens) and the scripted model."""
     services = build_services(settings)
     scripted(services, settings, words or ["Noted. ", 'SPEAK!{"text": "Noted."}'])
     ids, tokens = {}, {}
     for name, password in PASSWORDS.items():
         ids[name] = services.auth.create_user(name, password)
         tokens[name] = services.auth.issue_api_token(ids[name])
+    return services, ids, tokens
+
+
+def build_accounts(settings: Settings, words: list[str] | None = None) -> Accounts:
+    services, ids, tokens = accounts_services(settings, words)
     client = TestClient(create_app(settings, services), raise_server_exceptions=False)
     return Accounts(settings, services, client, ids, tokens)
 
 
 @pytest.fixture
-def accounts(make_settings: Any) -> Iterator[Accounts]:
-    settings: Settings = make_settings(
+def accounts_settings(make_settings: Any) -> Settings:
+    return make_settings(  # type: ignore[no-any-return]
         inner_life=False,
         chat_rate_per_min=1000.0,
         admin_token=ADMIN_TOKEN,
         admin_lockout_after=1000,
     )
-    built = build_accounts(settings)
+
+
+@pytest.fixture
+def accounts(accounts_settings: Settings) -> Iterator[Accounts]:
+    built = build_accounts(accounts_settings)
     with built.client:
         yield built
     built.services.close()
+
+
+@pytest.fixture
+def live_accounts(accounts_settings: Settings) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """The app with both accounts, served by uvicorn (Gradio's queue needs a real server)."""
+    services, ids, _ = accounts_services(accounts_settings)
+    with LiveServer(accounts_settings, services) as server:
+        yield server, ids
+    services.close()
