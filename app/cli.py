@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not settings.media.image.allow_network:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    use_private_gradio_folder(settings)
     report_config_warnings(settings)
     if not port_is_free(settings.host, settings.port):
         print(
@@ -111,6 +112,18 @@ def proxy_options(settings: Settings) -> tuple[bool, list[str] | None]:
     if not settings.trusted_proxies:
         return False, None
     return True, list(settings.trusted_proxies)
+
+
+def use_private_gradio_folder(settings: Settings) -> None:
+    """Gradio keeps uploads and every file it shows in its folder, <tmp>/gradio by default:
+    readable by every account on the machine. Point it at a 0700 folder of IKAR's cache
+    (unless GRADIO_TEMP_DIR is set), before gradio is imported."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return
+    folder = settings.resolved_cache_dir / "gradio"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
 
 
 def report_config_warnings(settings: Settings) -> None:

@@ -91,6 +91,11 @@ def create_app(
         else None,
         max_file_size=settings.max_upload_bytes,
     )
+    # gradio checks that every file input names a file uploaded to its upload folder (and
+    # every file output one the app may serve) only once it "has launched"; mounting never
+    # sets that, which left any server path readable through a raw queue call. Turn the
+    # check on; the handlers check again (app/ui/uploads.py).
+    blocks.has_launched = True
     # The last middleware added runs first:
     # request id -> metrics -> CORS -> body limit -> login throttle -> app.
     app.add_middleware(LoginThrottleMiddleware, throttle=services.login_throttle)

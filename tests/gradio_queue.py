@@ -10,13 +10,16 @@ must check what it is given.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import gradio.utils
 import httpx
 from fastapi import FastAPI
 
@@ -88,3 +91,18 @@ def call(client: httpx.Client, index: int, data: list[Any], timeout: float = 120
             if message.get("msg") == "process_completed":
                 return message
     raise TimeoutError(f"event {index} did not complete within {timeout:.0f} s")
+
+
+def as_upload(path: Path) -> str:
+    """A copy of `path` in gradio's upload folder, where a browser upload lands: what a
+    handler called directly in a test may be given."""
+    folder = Path(gradio.utils.get_upload_folder()) / f"test-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    target = folder / path.name
+    shutil.copyfile(path, target)
+    return str(target)
+
+
+def downloads_folder() -> Path:
+    """Where the UI writes the files it offers for download (app/ui/downloads.py)."""
+    return Path(gradio.utils.get_upload_folder()).resolve() / "ikar-downloads"

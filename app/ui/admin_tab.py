@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -21,6 +20,7 @@ from app.security.admin_gate import verify_admin_request
 from app.security.errors import SecurityError
 from app.ui.errors import warn
 from app.ui.labels import Labels
+from app.ui.uploads import uploaded_path
 from config.errors import IkarError
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -552,7 +552,7 @@ class AdminTab:
                 return t("admin.restore_pick_file", lang), gr.skip()
             if not confirm:
                 return t("admin.confirm_first", lang), gr.skip()
-            result = self.services.admin.restore(Path(upload))
+            result = self.services.admin.restore(uploaded_path(upload))
             return (
                 f"✅ {t('admin.restored', lang, users=result.users, backup=result.safety_backup)}",
                 False,

@@ -8,11 +8,9 @@ components' values into their arguments.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final
 
 import gradio as gr
@@ -27,6 +25,7 @@ from app.ui.downloads import write_download
 from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
 from memory import (
     MemoryFilter,
@@ -590,7 +589,7 @@ class MemoryTab:
         return [item.id, title, item.text, item.importance, item.pinned, False]
 
     async def _write_export(self, name: str, data: bytes) -> str:
-        return await write_download(self.services.settings.resolved_cache_dir, name, data)
+        return await write_download(name, data)
 
     # -- callbacks: load ---------------------------------------------------------------
     @property
@@ -874,8 +873,8 @@ class MemoryTab:
         if not path:
             gr.Warning(t("memory.no_file", lang))
             return skip
-        data = await asyncio.to_thread(Path(path).read_bytes)
         try:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
             result = await self.services.transfer.import_file_async(
                 user_id,
                 data,

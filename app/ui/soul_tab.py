@@ -7,13 +7,11 @@ components and the components' values into its arguments.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final
 
 import gradio as gr
@@ -38,6 +36,7 @@ from app.ui.downloads import write_download
 from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
 
 MOOD_AXES: Final = ("happiness", "energy", "irritability", "empathy", "reflection")
@@ -614,8 +613,8 @@ class SoulTab:
             gr.Warning(t("soul.no_file", lang))
             return skip
         user_id = user_of(self.services.session_signer, session)
-        data = await asyncio.to_thread(Path(path).read_bytes)
         try:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
             persona = await self.services.soul.import_card_async(
                 data, os.path.basename(path), owner_id=user_id
             )
@@ -638,7 +637,7 @@ class SoulTab:
         except IkarError as exc:
             warn(exc, lang)
             return gr.skip()
-        return await write_download(self.services.settings.resolved_cache_dir, name, data)
+        return await write_download(name, data)
 
     def _export_callback(
         self, fmt: CardFormat

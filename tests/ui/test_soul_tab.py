@@ -20,6 +20,7 @@ from app.ui.labels import Labels
 from app.ui.soul_tab import SoulTab, history_frame, lore_edits
 from tests.browser import browser_page
 from tests.conftest import LiveServer
+from tests.gradio_queue import as_upload, downloads_folder
 from tests.soul.conftest import FIXTURES
 
 T = TypeVar("T")
@@ -146,12 +147,12 @@ def test_import_of_a_bad_card_warns_in_the_ui_language(
     bad.write_text('{"spec": "chara_card_v9", "data": {}}', encoding="utf-8")
     before = len(services.soul.list_personas())
     with pytest.warns(UserWarning, match="Неподдерживаемая спецификация"):
-        out = run(tab.on_import(str(bad), dict(RU)))
+        out = run(tab.on_import(as_upload(bad), dict(RU)))
     assert len(out) == len(tab.load_outputs()) + 1 and all(is_skip(v) for v in out)
     png = tmp_path / "fake.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.warns(UserWarning):
-        run(tab.on_import(str(png), dict(EN)))
+        run(tab.on_import(as_upload(png), dict(EN)))
     with pytest.warns(UserWarning, match="Choose a card file first"):
         run(tab.on_import(None, dict(EN)))
     assert len(services.soul.list_personas()) == before
@@ -162,21 +163,23 @@ def test_import_selects_the_new_persona_and_clears_the_upload(
 ) -> None:
     card = tmp_path / "nova.json"
     card.write_bytes((FIXTURES / "card_v3.json").read_bytes())
-    out = run(tab.on_import(str(card), dict(EN)))
+    out = run(tab.on_import(as_upload(card), dict(EN)))
     new_id = out[0]["value"]
     assert services.soul.get_persona(new_id).name == "Nova"
     assert ("Nova · " + new_id, new_id) in out[0]["choices"]
     assert out[5] == "Nova" and out[-1] is None
 
 
-def test_export_writes_json_and_png_under_the_cache_dir(tab: SoulTab, services: Services) -> None:
-    cache = services.settings.resolved_cache_dir.resolve()
+def test_export_writes_json_and_png_where_gradio_serves_them(
+    tab: SoulTab, services: Services
+) -> None:
+    downloads = downloads_folder()
     path = Path(run(tab.export("json", "chatumba", dict(RU))))
-    assert path.resolve().is_relative_to(cache / "exports")
+    assert path.resolve().is_relative_to(downloads)
     assert path.name == "Чатумба.json"
     assert json.loads(path.read_bytes())["data"]["name"] == "Чатумба"
     png = Path(run(tab._export_callback("png")("chatumba", dict(RU))))
-    assert png.resolve().is_relative_to(cache) and png.suffix == ".png"
+    assert png.resolve().is_relative_to(downloads) and png.suffix == ".png"
     assert png.read_bytes().startswith(b"\x89PNG")
     assert services.soul.import_card(png.read_bytes(), png.name).name == "Чатумба"
     assert png.parent != path.parent  # concurrent downloads never overwrite each other
