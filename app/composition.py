@@ -118,7 +118,12 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
-        for closer in (self.memory.close, self.media.close, self.models.unload_all):
+        for closer in (
+            self.memory.close,
+            self.media.close,
+            self.models.unload_all,
+            self.admin.downloads.close,
+        ):
             try:
                 closer()
             except Exception:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api import (
     admin_routes,
     chat_routes,
+    download_routes,
     health_routes,
     media_routes,
     memory_routes,
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(memory_routes.router)
     app.include_router(media_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(download_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from pathlib import Path
 
 from app.ui.uploads import upload_folder
 

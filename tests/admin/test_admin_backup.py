@@ -159,13 +159,14 @@ def test_tab_backup_and_restore(admin_app: AdminApp, tmp_path: Path) -> None:
     seed_user(services, "tab-before")
     tab = AdminTab(services, Labels(), None)  # type: ignore[arg-type]
     session = {"lang": "en"}
-    status, path = asyncio.run(tab.on_backup(TOKEN, session, fake_request()))
-    assert status.startswith("✅")
-    backup = Path(path)
-    assert backup.parent == services.admin.backups_dir and backup.stat().st_size > 0
-    assert services.settings.resolved_cache_dir in backup.parents  # Gradio may serve it
+    status, link = asyncio.run(tab.on_backup(TOKEN, session, fake_request()))
+    assert status.startswith("✅") and "(downloads/" in link  # a one-time link
+    (backup,) = services.admin.backups_dir.glob("ikar-backup-*.sqlite3")
+    assert backup.name in link and backup.stat().st_size > 0
     seed_user(services, "tab-after")
-    status, _ = asyncio.run(tab.on_restore(TOKEN, session, as_upload(backup), False, fake_request()))
+    status, _ = asyncio.run(
+        tab.on_restore(TOKEN, session, as_upload(backup), False, fake_request())
+    )
     assert "Tick" in status
     assert {u.id for u in services.users.list()} == {"tab-before", "tab-after"}
     status, _ = asyncio.run(tab.on_restore(TOKEN, session, as_upload(backup), True, fake_request()))

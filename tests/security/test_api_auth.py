@@ -42,7 +42,9 @@ def test_every_api_route_refuses_a_request_without_a_token(accounts: Accounts) -
     api = [(m, p) for m, p in operations if p.startswith("/api/")]
     assert len(api) >= 30  # the whole surface, not a sample
     for path in {p for _, p in operations} - {p for _, p in api}:
-        assert path in PROBES | {"/metrics"}, path
+        assert path in PROBES | {"/metrics", "/downloads/{ticket}"}, path
+    # a one-time download link is its own credential: an unknown ticket is nothing
+    assert client.get("/downloads/not-a-ticket").status_code == 404
     answered = {}
     for method, path in api:
         response = client.request(method, _concrete(path))
