@@ -151,6 +151,7 @@ def build_services(settings: Settings) -> Services:
     soul.get_persona(settings.default_persona)  # fail at start, not at the first message
     defaults = RuntimeDefaults(db, soul, models, settings.default_persona, settings.default_model)
     defaults.apply_persisted()
+    soul.shared_ids = lambda: (defaults.persona,)  # everyone may chat with the default
     templates = PromptTemplates(settings.prompts_dir / "soul")
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
@@ -188,6 +189,9 @@ def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
     )
     chat.display_filter = hide_partial_marker
+    # A deleted persona: the configured default refuses, an admin's choice falls back, and
+    # its conversations go on with the default (inside the deleting transaction).
+    soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]
     if settings.debug_prompt_log is not None:
         chat.prompt_log = PromptLog(settings.debug_prompt_log)
     # Who holds rows about a user. The account comes first (its row is deleted last);

@@ -278,7 +278,7 @@ class AdminService:
         return self.defaults.persona
 
     def persona_defaults(self) -> PersonaDefaults:
-        personas = [{"id": p.id, "name": p.name} for p in self.soul.list_personas()]
+        personas = [{"id": p.id, "name": p.name} for p in self.soul.list_personas(everyone=True)]
         return PersonaDefaults(
             default_persona=self.defaults.persona,
             configured=self.defaults.configured_persona,

@@ -139,6 +139,14 @@ class ConversationRepository:
         if not changed:
             raise NotFoundError(conversation_id)
 
+    def detach_persona(self, persona_id: str) -> int:
+        """Every conversation with this persona goes on with the default (joins the
+        caller's transaction); how many there were."""
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "UPDATE conversations SET persona_id = NULL WHERE persona_id = ?", (persona_id,)
+            ).rowcount
+
     def delete(self, user_id: str, conversation_id: str) -> None:
         with self.db.transaction() as conn:
             changed = conn.execute(

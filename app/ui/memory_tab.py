@@ -560,8 +560,10 @@ class MemoryTab:
         )
 
     # -- helpers -----------------------------------------------------------------------
-    async def _persona_choices(self, lang: str, blank_key: str, selected: str = "") -> Any:
-        personas = await self.services.soul.list_personas_async()
+    async def _persona_choices(
+        self, lang: str, blank_key: str, selected: str = "", user_id: str | None = None
+    ) -> Any:
+        personas = await self.services.soul.list_personas_async(user_id)
         choices = [(t(blank_key, lang), "")] + [(f"{p.name} · {p.id}", p.id) for p in personas]
         ids = {p.id for p in personas}
         return gr.update(choices=choices, value=selected if selected in ids else "")
@@ -608,14 +610,21 @@ class MemoryTab:
         ]
 
     async def translated(
-        self, lang: Lang, persona: str | None, import_persona: str | None
+        self,
+        lang: Lang,
+        persona: str | None,
+        import_persona: str | None,
+        user_id: str | None = None,
     ) -> list[Any]:
-        """Choices in `lang` for `language_outputs` (less the two tables), keeping values."""
+        """Choices in `lang` for `language_outputs` (less the two tables), keeping values;
+        the personas are those `user_id` may use."""
         kinds = [(t("memory.kind.any", lang), ""), *_choices("memory.kind", KINDS, lang)]
         return [
             lang,
-            await self._persona_choices(lang, "memory.all_personas", persona or ""),
-            await self._persona_choices(lang, "memory.persona_from_file", import_persona or ""),
+            await self._persona_choices(lang, "memory.all_personas", persona or "", user_id),
+            await self._persona_choices(
+                lang, "memory.persona_from_file", import_persona or "", user_id
+            ),
             gr.update(choices=_choices("memory.mode", MODES, lang)),
             gr.update(choices=kinds),
             gr.update(choices=_choices("memory.kind", ADD_KINDS, lang)),
@@ -637,7 +646,7 @@ class MemoryTab:
         user_id, lang = self._who(session)
         table, info, offset = await self.on_page("", False, "", 0, session)
         return [
-            *await self.translated(lang, None, None),
+            *await self.translated(lang, None, None, user_id),
             pd.DataFrame(columns=search_headers(lang)),
             table,
             "",
@@ -661,8 +670,9 @@ class MemoryTab:
         lang = _lang(session)
         if shown == lang:
             return [gr.skip() for _ in self.language_outputs]
+        user_id, _ = self._who(session)
         return [
-            *await self.translated(lang, persona, import_persona),
+            *await self.translated(lang, persona, import_persona, user_id),
             _relabel(results, search_headers(lang)),
             _relabel(listed, list_headers(lang)),
         ]

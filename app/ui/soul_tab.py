@@ -475,8 +475,9 @@ class SoulTab:
         self.delete_btn.click(self.on_delete, who, everything, api_visibility="private")
 
     # -- helpers -----------------------------------------------------------------------
-    async def _choices(self, selected: str | None) -> Any:
-        personas = await self.services.soul.list_personas_async()
+    async def _choices(self, selected: str | None, user_id: str) -> Any:
+        """The personas this user may see (shipped, shared and their own)."""
+        personas = await self.services.soul.list_personas_async(user_id)
         ids = [p.id for p in personas]
         if selected not in ids:
             default = self.services.defaults.persona
@@ -500,23 +501,32 @@ class SoulTab:
             inner_html(state, lang),
         )
 
-    async def editor(self, persona_id: str | None, lang: str) -> list[Any]:
-        """The persona's card fields, tags and lorebook for the editor."""
+    async def editor(
+        self, persona_id: str | None, lang: str, user_id: str | None = None
+    ) -> list[Any]:
+        """The persona's card fields, tags and lorebook for the editor (with `user_id`, only
+        a persona that user may see)."""
         if not persona_id:
             return [*("" for _ in CARD_FIELDS), "", pd.DataFrame(columns=lore_headers(lang))]
-        persona = await self.services.soul.get_persona_async(persona_id)
+        soul = self.services.soul
+        persona = await (
+            soul.persona_for_async(user_id, persona_id)
+            if user_id is not None
+            else soul.get_persona_async(persona_id)
+        )
         data = persona.card.data
         fields = [str(getattr(data, name) or "") for name in CARD_FIELDS]
         return [*fields, ", ".join(data.tags), lore_frame(persona, lang)]
 
     async def _everything(self, selected: str | None, session: dict[str, Any] | None) -> list[Any]:
-        choices = await self._choices(selected)
+        user_id = user_of(self.services.session_signer, session)
+        choices = await self._choices(selected, user_id)
         persona_id = choices["value"]
         lang = _lang(session)
         return [
             choices,
             *await self.view(persona_id, session),
-            *await self.editor(persona_id, lang),
+            *await self.editor(persona_id, lang, user_id),
         ]
 
     # -- callbacks ---------------------------------------------------------------------
@@ -528,8 +538,12 @@ class SoulTab:
 
     async def on_select(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
+        user_id = user_of(self.services.session_signer, session)
         try:
-            return [*await self.view(persona_id, session), *await self.editor(persona_id, lang)]
+            return [
+                *await self.view(persona_id, session),
+                *await self.editor(persona_id, lang, user_id),
+            ]
         except IkarError as exc:  # deleted in another browser tab meanwhile
             warn(exc, lang)
             return [gr.skip() for _ in range(len(self.view_outputs) + len(self.editor_outputs))]
@@ -597,14 +611,19 @@ class SoulTab:
             )
             gr.Warning(t("soul.bad_edit", lang, detail=detail))
             return skip
+        user_id = user_of(self.services.session_signer, session)
         try:
-            await soul.update_persona_async(persona_id, update)
-            await soul.update_lorebook_async(persona_id, edits)
+            # A shipped or shared persona is copied on the first edit: go on with the copy.
+            saved = await soul.update_persona_async(persona_id, update, user_id)
+            saved = await soul.update_lorebook_async(saved.id, edits, user_id)
         except IkarError as exc:
             warn(exc, lang)
             return skip
-        gr.Info(t("soul.saved", lang))
-        return [await self._choices(persona_id), *await self.editor(persona_id, lang)]
+        gr.Info(t("soul.saved" if saved.id == persona_id else "soul.saved_copy", lang))
+        return [
+            await self._choices(saved.id, user_id),
+            *await self.editor(saved.id, lang, user_id),
+        ]
 
     async def on_import(self, path: str | None, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
@@ -631,9 +650,10 @@ class SoulTab:
             gr.Warning(t("soul.no_persona", lang))
             return gr.skip()
         soul = self.services.soul
+        user_id = user_of(self.services.session_signer, session)
         try:
-            data = await soul.export_card_async(persona_id, fmt)
-            name = await soul.export_filename_async(persona_id, fmt)
+            data = await soul.export_card_async(persona_id, fmt, user_id)
+            name = await soul.export_filename_async(persona_id, fmt, user_id)
         except IkarError as exc:
             warn(exc, lang)
             return gr.skip()
@@ -654,8 +674,9 @@ class SoulTab:
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))
             return skip
+        user_id = user_of(self.services.session_signer, session)
         try:
-            await self.services.soul.delete_persona_async(persona_id)
+            await self.services.soul.delete_persona_async(persona_id, user_id)
         except IkarError as exc:
             warn(exc, lang)
             return skip

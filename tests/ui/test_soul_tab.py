@@ -192,15 +192,19 @@ def test_delete_refuses_builtins_and_removes_imported_personas(
         out = run(tab.on_delete("chatumba", dict(RU)))
     assert all(is_skip(v) for v in out)
     assert services.soul.get_persona("chatumba").builtin
-    imported = services.soul.import_card((FIXTURES / "card_v2.json").read_bytes(), "c.json")
+    imported = services.soul.import_card(
+        (FIXTURES / "card_v2.json").read_bytes(), "c.json", owner_id=EN["user_id"]
+    )
     out = run(tab.on_delete(imported.id, dict(EN)))
-    assert imported.id not in {p.id for p in services.soul.list_personas()}
+    assert imported.id not in {p.id for p in services.soul.list_personas(everyone=True)}
     assert out[0]["value"] == "chatumba"  # back to the default persona
     assert len(out) == len(tab.load_outputs())
 
 
 # -- editor -----------------------------------------------------------------------------
 def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Services) -> None:
+    """Edits of a shipped persona go to the user's own copy (the shipped one stays)."""
+    shipped = services.soul.get_persona("chatumba").raw_card
     values = run(tab.editor("chatumba", "en"))
     fields, lore = values[:8], values[9]
     fields[1] = "A new description."
@@ -212,7 +216,10 @@ def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Serv
     lore.loc[len(lore)] = [None, "", "", None, None]  # a blank row added by mistake
     out = run(tab.on_save("chatumba", dict(EN), *fields, "companion, ru", lore))
 
-    persona = services.soul.get_persona("chatumba")
+    copy_id = out[0]["value"]
+    persona = services.soul.get_persona(copy_id)
+    assert copy_id != "chatumba" and persona.owner_id == EN["user_id"]
+    assert services.soul.get_persona("chatumba").raw_card == shipped
     data = persona.card.data
     assert data.description == "A new description." and data.system_prompt == "Be kind."
     assert data.tags == ["companion", "ru"] and data.name == "Чатумба"
@@ -224,7 +231,7 @@ def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Serv
     assert all(e.name != "имя" for e in book.entries)
     assert book.entries[-1].keys == ["море", "sea"] and book.entries[-1].insertion_order == 50
     assert len(book.entries) == len(lore) - 1
-    assert out[0]["value"] == "chatumba" and out[2] == "A new description."
+    assert out[2] == "A new description."
 
 
 def test_save_with_an_empty_name_warns_and_changes_nothing(
