@@ -30,7 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether uvicorn could bind `host:port` now.
+
+    Bound as uvicorn binds, with SO_REUSEADDR: connections a crashed server left in
+    TIME_WAIT do not block it (they did for about a minute), a listening socket still does.
+    """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not settings.media.image.allow_network:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    use_private_gradio_folder(settings)
     report_config_warnings(settings)
     if not port_is_free(settings.host, settings.port):
         print(
@@ -82,8 +89,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.share:
         threading.Thread(target=open_share_tunnel, args=(settings.port,), daemon=True).start()
     # log_config=None keeps IKAR's JSON log handlers on uvicorn's loggers too.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    proxy_headers, forwarded_allow_ips = proxy_options(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     return 0
+
+
+def proxy_options(settings: Settings) -> tuple[bool, list[str] | None]:
+    """uvicorn's `proxy_headers` and `forwarded_allow_ips`: believed only from
+    IKAR_TRUSTED_PROXIES.
+
+    uvicorn's own default believes `X-Forwarded-For` from 127.0.0.1 (and reads
+    FORWARDED_ALLOW_IPS), so a local client could claim a new address with every guess and
+    never be locked out. With no proxy configured the peer address is the client.
+    """
+    if not settings.trusted_proxies:
+        return False, None
+    return True, list(settings.trusted_proxies)
+
+
+def use_private_gradio_folder(settings: Settings) -> None:
+    """Gradio keeps uploads and every file it shows in its folder, <tmp>/gradio by default:
+    readable by every account on the machine. Point it at a 0700 folder of IKAR's cache
+    (unless GRADIO_TEMP_DIR is set), before gradio is imported."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return
+    folder = settings.resolved_cache_dir / "gradio"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
 
 
 def report_config_warnings(settings: Settings) -> None:

@@ -21,7 +21,9 @@ from app.observability.logging import LogBuffer
 from app.observability.metrics import Metrics
 from app.security.admin_gate import AdminGate
 from app.security.limits import RateLimiter
-from app.security.sessions import SessionSigner
+from app.security.lockouts import Lockouts
+from app.security.login_throttle import LoginThrottle
+from app.security.sessions import SessionSigner, load_secret
 from app.security.users_auth import UserAuthenticator
 from app.services.admin import AdminService
 from app.services.chat import ChatLimits, ChatService, PromptLog
@@ -64,6 +66,8 @@ class Services:
     log_buffer: LogBuffer
     admin_gate: AdminGate
     auth: UserAuthenticator
+    login_throttle: LoginThrottle
+    session_signer: SessionSigner
     memory: MemoryService
     media: MediaService
     transfer: ConversationTransfer
@@ -73,7 +77,6 @@ class Services:
     admin: AdminService
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-    session_signer: SessionSigner = field(default_factory=SessionSigner)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start_background(self) -> None:
@@ -115,7 +118,12 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
-        for closer in (self.memory.close, self.media.close, self.models.unload_all):
+        for closer in (
+            self.memory.close,
+            self.media.close,
+            self.models.unload_all,
+            self.admin.downloads.close,
+        ):
             try:
                 closer()
             except Exception:
@@ -143,6 +151,7 @@ def build_services(settings: Settings) -> Services:
     soul.get_persona(settings.default_persona)  # fail at start, not at the first message
     defaults = RuntimeDefaults(db, soul, models, settings.default_persona, settings.default_model)
     defaults.apply_persisted()
+    soul.shared_ids = lambda: (defaults.persona,)  # everyone may chat with the default
     templates = PromptTemplates(settings.prompts_dir / "soul")
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
@@ -180,6 +189,9 @@ def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
     )
     chat.display_filter = hide_partial_marker
+    # A deleted persona: the configured default refuses, an admin's choice falls back, and
+    # its conversations go on with the default (inside the deleting transaction).
+    soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]
     if settings.debug_prompt_log is not None:
         chat.prompt_log = PromptLog(settings.debug_prompt_log)
     # Who holds rows about a user. The account comes first (its row is deleted last);
@@ -213,6 +225,19 @@ def build_services(settings: Settings) -> Services:
             lockout_s=settings.admin_lockout_s,
         ),
         auth=UserAuthenticator(db),
+        login_throttle=LoginThrottle(
+            by_client=Lockouts(
+                settings.login_lockout_after, settings.login_lockout_s, settings.login_lockout_s
+            ),
+            by_account=Lockouts(
+                settings.login_account_lockout_after,
+                settings.login_lockout_s,
+                settings.login_lockout_s,
+            ),
+        ),
+        session_signer=SessionSigner(
+            load_secret(settings.data_dir / "ui-session.key"), ttl_s=settings.ui_session_ttl_s
+        ),
         memory=memory,
         media=media,
         transfer=ConversationTransfer(db, memory, soul, settings.max_upload_bytes),

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api import (
     admin_routes,
     chat_routes,
+    download_routes,
     health_routes,
     media_routes,
     memory_routes,
@@ -24,8 +25,14 @@ from app.observability.middleware import HttpMetricsMiddleware, RequestIdMiddlew
 from app.security.cors import add_cors
 from app.security.exposure import exposure_check
 from app.security.limits import BodySizeLimitMiddleware
+from app.security.login_throttle import LoginThrottleMiddleware
 from app.ui.blocks import build_ui
 from config.settings import Settings
+
+LOGIN_MESSAGE = (
+    "ИКАР: войдите. После {n} неверных паролей вход блокируется на время. / "
+    "IKAR: please sign in. After {n} wrong passwords, signing in is blocked for a while."
+)
 
 
 def create_app(
@@ -68,6 +75,7 @@ def create_app(
     app.include_router(memory_routes.router)
     app.include_router(media_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(download_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)
@@ -80,10 +88,19 @@ def create_app(
         show_error=False,
         allowed_paths=[str(settings.resolved_cache_dir / "artifacts")],
         auth=services.auth.gradio_auth if uses_accounts else None,
-        auth_message="ИКАР: войдите / IKAR: please sign in" if uses_accounts else None,
+        auth_message=LOGIN_MESSAGE.format(n=settings.login_lockout_after)
+        if uses_accounts
+        else None,
         max_file_size=settings.max_upload_bytes,
     )
-    # The last middleware added runs first: request id -> metrics -> CORS -> body limit -> app.
+    # gradio checks that every file input names a file uploaded to its upload folder (and
+    # every file output one the app may serve) only once it "has launched"; mounting never
+    # sets that, which left any server path readable through a raw queue call. Turn the
+    # check on; the handlers check again (app/ui/uploads.py).
+    blocks.has_launched = True
+    # The last middleware added runs first:
+    # request id -> metrics -> CORS -> body limit -> login throttle -> app.
+    app.add_middleware(LoginThrottleMiddleware, throttle=services.login_throttle)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

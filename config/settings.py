@@ -81,6 +81,23 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     admin_lockout_after: int = Field(default=5, ge=1)
     admin_lockout_s: float = Field(default=300.0, ge=1.0)
+    login_lockout_after: int = Field(
+        default=5, ge=1, description="Wrong passwords from one address before a lockout."
+    )
+    login_account_lockout_after: int = Field(
+        default=20, ge=1, description="Wrong passwords for one account (any address)."
+    )
+    login_lockout_s: float = Field(default=300.0, ge=1.0, description="Login lockout length.")
+    ui_session_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=60.0,
+        description="How long a browser session stays valid without a page load.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed "
+        "(empty: none, the peer address is the client).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     debug_prompt_log: Path | None = Field(
         default=None, description="Append every model prompt to this JSONL file (debugging)."

@@ -394,7 +394,7 @@ class MediaService:
 
         def remove_files() -> None:
             for path in files:
-                path.unlink(missing_ok=True)
+                self.cache.remove_file(path)
 
         after_commit(remove_files)
         return {"artifacts": count}

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
 from app.composition import Services
 from app.errors import render_body
 from app.services.turns import ChatEvent, TurnFailure
 from app.storage.records import Conversation, Message
 from models.types import Usage
 
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], dependencies=[Depends(authenticated)])
 
 
 class ChatRequest(BaseModel):

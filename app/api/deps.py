@@ -1,12 +1,19 @@
-"""Dependencies shared by routers: the services object and who the caller is."""
+"""Dependencies shared by routers: the services object and who the caller is.
+
+`authenticated` is on every `/api` router (the admin router has the admin check instead):
+with accounts, a request without a valid API token is refused before any route code runs,
+so a route added later cannot forget it. `resolve_user` then reads the identity it found.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from app.errors import ErrorHTTPException
 from app.security.errors import UnauthorizedError, UserMismatchError
 from app.security.users_auth import bearer_token
 from app.services.errors import ServiceError
@@ -23,6 +30,18 @@ def get_services(request: Request) -> Services:
     return services
 
 
+async def authenticated(request: Request) -> None:
+    """With accounts configured (now or ever: see `UserAuthenticator.accounts_required`),
+    a valid API token or 401; the user it belongs to is kept for `resolve_user`.
+    Local mode (loopback, no accounts ever) lets every request through."""
+    services = get_services(request)
+    token = bearer_token(request)
+    user_id = await asyncio.to_thread(services.auth.user_for_api_token, token) if token else None
+    request.state.api_user = user_id
+    if user_id is None and services.auth.users_configured():
+        raise ErrorHTTPException(UnauthorizedError(), request.headers.get("accept-language"))
+
+
 def resolve_user(request: Request, claimed: str | None) -> str:
     """The user a request acts for.
 
@@ -31,8 +50,11 @@ def resolve_user(request: Request, claimed: str | None) -> str:
     match it.
     """
     services = get_services(request)
-    token = bearer_token(request)
-    authed = services.auth.user_for_api_token(token) if token else None
+    if hasattr(request.state, "api_user"):
+        authed: str | None = request.state.api_user
+    else:  # a route outside the authenticated routers
+        token = bearer_token(request)
+        authed = services.auth.user_for_api_token(token) if token else None
     if authed is not None:
         if claimed and claimed != authed:
             raise UserMismatchError()

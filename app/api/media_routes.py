@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
@@ -14,7 +14,7 @@ from media.images.base import ImageParams
 from media.ocr.base import OCRResult
 from media.stt.base import Transcript
 
-router = APIRouter(prefix="/api", tags=["media"])
+router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenticated)])
 
 
 class TTSRequest(BaseModel):
@@ -89,10 +89,12 @@ async def images(
 async def artifact(
     key: str, request: Request, services: Services = Depends(get_services)
 ) -> FileResponse:
-    """A generated file (speech, picture) made for the caller or shown in their messages."""
+    """A generated file (speech, picture) made for the caller.
+
+    Ownership is the exact key recorded when the artifact was made for the user (chat
+    replies included), never a match on message text an importer could choose."""
     uid = resolve_user(request, None)
-    owned = await services.media.owns_artifact(uid, key)
-    if not owned and not await services.chat.refers_to_artifact(uid, key):
+    if not await services.media.owns_artifact(uid, key):
         raise NotFound("error.not_found")
     path = services.media.artifact_path(key)
     if path is None:

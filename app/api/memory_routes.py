@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.downloads import attachment
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.conversations import ImportResult
 from app.services.errors import NotFound
 from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
 
-router = APIRouter(prefix="/api", tags=["memory"])
+router = APIRouter(prefix="/api", tags=["memory"], dependencies=[Depends(authenticated)])
 
 # SQLite integers are 64-bit: a larger id is a client error, not a crash.
 MemoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Memory id")]
@@ -96,7 +97,7 @@ async def export_memories(
     return Response(
         data,
         media_type="application/json",
-        headers={"Content-Disposition": 'attachment; filename="ikar-memories.json"'},
+        headers=attachment("ikar-memories.json"),
     )
 
 
@@ -170,5 +171,5 @@ async def export_conversation(
     return Response(
         text.encode("utf-8"),
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=attachment(name),
     )

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.downloads import attachment
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.soul import PersonaSummary, SoulAction, SoulHistoryPoint
 
-router = APIRouter(prefix="/api", tags=["soul"])
+router = APIRouter(prefix="/api", tags=["soul"], dependencies=[Depends(authenticated)])
 
 
 class PersonaList(BaseModel):
@@ -38,8 +39,12 @@ class SoulHistory(BaseModel):
 
 
 @router.get("/personas", response_model=PersonaList)
-async def list_personas(services: Services = Depends(get_services)) -> PersonaList:
-    return PersonaList(items=await services.soul.list_personas_async())
+async def list_personas(
+    request: Request, services: Services = Depends(get_services)
+) -> PersonaList:
+    """The personas the caller may use: shipped, shared and their own imports."""
+    uid = resolve_user(request, None)
+    return PersonaList(items=await services.soul.list_personas_async(uid))
 
 
 @router.post("/personas", response_model=PersonaCreated, status_code=201)
@@ -57,15 +62,15 @@ async def import_persona(
 @router.get("/personas/{persona_id}/export")
 async def export_persona(
     persona_id: str,
+    request: Request,
     format: Literal["json", "png"] = Query(default="json"),
     services: Services = Depends(get_services),
 ) -> Response:
-    data = await services.soul.export_card_async(persona_id, format)
-    name = await services.soul.export_filename_async(persona_id, format)
+    uid = resolve_user(request, None)
+    data = await services.soul.export_card_async(persona_id, format, uid)
+    name = await services.soul.export_filename_async(persona_id, format, uid)
     media = "application/json" if format == "json" else "image/png"
-    return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return Response(data, media_type=media, headers=attachment(name))
 
 
 @router.get("/soul")

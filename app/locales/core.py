@@ -115,6 +115,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error.memory_not_found": ("Воспоминание не найдено.", "Memory not found."),
     "error.media_failed": ("Не получилось: {detail}", "Could not do it: {detail}"),
+    "error.upload_refused": (
+        "Этот файл не был загружен через страницу; загрузите его ещё раз.",
+        "This file was not uploaded through the page; please upload it again.",
+    ),
     "error.file_too_large": (
         "Файл слишком большой (больше {limit} байт).",
         "The file is too large (over {limit} bytes).",

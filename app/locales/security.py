@@ -13,6 +13,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Слишком много неудачных попыток. Повторите позже.",
         "Too many failed attempts. Try again later.",
     ),
+    "security.login_locked_out": (
+        "Слишком много неверных паролей. Вход временно заблокирован, попробуйте позже.",
+        "Too many wrong passwords. Signing in is blocked for a while; try again later.",
+    ),
     "security.rate_limited": (
         "Слишком много запросов. Повторите позже.",
         "Too many requests. Try again later.",

@@ -193,6 +193,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Персона «{persona}» встроена в IKAR, её нельзя удалить.",
         "Persona '{persona}' ships with IKAR and cannot be deleted.",
     ),
+    "soul.saved_copy": (
+        "Сохранено как ваша копия: встроенные и общие персоны не меняются.",
+        "Saved as your own copy: shipped and shared personas stay as they are.",
+    ),
+    "soul.error.persona_not_yours": (
+        "Персона «{persona}» не ваша: удалить её может только тот, кто её импортировал.",
+        "Persona '{persona}' is not yours: only whoever imported it may delete it.",
+    ),
+    "soul.error.persona_in_use": (
+        "Персона «{persona}» — персона новых чатов по умолчанию (IKAR_DEFAULT_PERSONA); "
+        "её нельзя удалить.",
+        "Persona '{persona}' is the default of new chats (IKAR_DEFAULT_PERSONA) and cannot "
+        "be deleted.",
+    ),
     "soul.error.prompt_too_large": (
         "Запросу нужно {needed} токенов, а помещается {budget}; сократите сообщение.",
         "The prompt needs {needed} tokens but only {budget} fit; shorten the message.",

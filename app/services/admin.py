@@ -34,6 +34,7 @@ from app.observability.logging import MASK, LogBuffer, is_sensitive_key
 from app.observability.metrics import Metrics
 from app.security.paths import UnsafePathError, safe_join
 from app.services.defaults import RuntimeDefaults
+from app.services.downloads import OneTimeDownloads
 from app.services.errors import ServiceError
 from app.services.models import ModelManager
 from app.services.user_data import UserDataRegistry
@@ -133,6 +134,8 @@ class AdminService:
         self.media = media
         self._clock = clock
         self._sandbox = ImmutableSandboxedEnvironment()
+        # Backups and user exports reach the admin's browser only through these links.
+        self.downloads = OneTimeDownloads()
 
     # -- users -----------------------------------------------------------------------------
     def list_users(self) -> list[UserSummary]:
@@ -168,20 +171,30 @@ class AdminService:
         Credentials (password and token hashes) are never exported."""
         return self.user_data.export(user_id)
 
+    @property
+    def private_dir(self) -> Path:
+        """Where user exports wait for their one-time link (0700; never served by gradio)."""
+        return _private_folder(self.settings.resolved_cache_dir / "private")
+
     def write_export(self, user_id: str) -> Path:
-        """`export_user` as a JSON file under the cache (which the UI may serve)."""
+        """`export_user` as a private JSON file (0600), for a one-time link."""
         doc = self.export_user(user_id)
-        folder = self.settings.resolved_cache_dir / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_-]", "_", user_id)[:40] or "user"
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%d-%H%M%S")
-        target = folder / f"ikar-user-{stem}-{stamp}.json"
-        target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        folder = self.private_dir
+        target = folder / f"ikar-user-{stem}-{stamp}-{uuid.uuid4().hex[:6]}.json"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle, ensure_ascii=False, indent=1)
         for old in sorted(folder.glob("ikar-user-*.json"), key=lambda p: p.stat().st_mtime)[
             :-KEEP_BACKUPS
         ]:
             old.unlink(missing_ok=True)
         return target
+
+    def offer(self, path: Path, media_type: str, client: str) -> str:
+        """A one-time link (relative) to a private file, for the admin at `client`."""
+        return self.downloads.link(self.downloads.offer(path, path.name, media_type, client))
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Forget one user everywhere (every registered owner), in one transaction."""
@@ -265,7 +278,7 @@ class AdminService:
         return self.defaults.persona
 
     def persona_defaults(self) -> PersonaDefaults:
-        personas = [{"id": p.id, "name": p.name} for p in self.soul.list_personas()]
+        personas = [{"id": p.id, "name": p.name} for p in self.soul.list_personas(everyone=True)]
         return PersonaDefaults(
             default_persona=self.defaults.persona,
             configured=self.defaults.configured_persona,
@@ -412,7 +425,8 @@ class AdminService:
     # -- backup and restore ----------------------------------------------------------------
     @property
     def backups_dir(self) -> Path:
-        return self.settings.resolved_cache_dir / "backups"
+        """Backups and the safety copies made before a restore (0700, files 0600)."""
+        return _private_folder(self.settings.resolved_cache_dir / "backups")
 
     def create_backup(self, prefix: str = "ikar-backup") -> Path:
         """A consistent snapshot of the live database (SQLite online backup) as a new file."""
@@ -515,3 +529,10 @@ class AdminService:
             self.memory.keeper.startup_check()
         except Exception:
             log.exception("memory index check after restore failed")
+
+
+def _private_folder(path: Path) -> Path:
+    """`path`, created if needed, readable by this account only."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path

@@ -161,6 +161,11 @@ class ChatService:
         except NotFoundError:
             raise NotFound("error.conversation_not_found") from None
 
+    def persona_deleted(self, persona_id: str) -> None:
+        """A deleted persona's conversations (anyone's) go on with the default persona
+        (called by the soul inside its deleting transaction)."""
+        self.conversations.detach_persona(persona_id)
+
     async def refers_to_artifact(self, user_id: str, key: str) -> bool:
         """Whether one of the user's messages shows this artifact (speech, a picture)."""
         return await asyncio.to_thread(self.messages.owns_artifact, user_id, key)

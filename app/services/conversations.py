@@ -75,8 +75,8 @@ class ConversationTransfer:
         persona = persona_id or parsed.persona_id
         if persona is not None:
             try:
-                self.soul.get_persona(persona)
-            except PersonaNotFoundError:
+                self.soul.persona_for(user_id, persona)
+            except PersonaNotFoundError:  # gone, or someone else's: the default persona
                 persona = None
         self.users.get_or_create(user_id)
         with self.db.transaction():

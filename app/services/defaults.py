@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from app.services.errors import ServiceError
 from app.services.models import ModelManager
-from app.soul import SoulError, SoulManager
+from app.soul import PersonaInUseError, SoulError, SoulManager
 from app.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,18 @@ class RuntimeDefaults:
             self._persona = persona_id
         if persist:
             self._persist(PERSONA, persona_id, self.configured_persona)
+
+    def persona_deleted(self, persona_id: str) -> None:
+        """Called inside the soul's deleting transaction: the configured default cannot go
+        (`PersonaInUseError` rolls the delete back); an admin's choice falls back to it."""
+        if persona_id == self.configured_persona:
+            raise PersonaInUseError(persona_id)
+        if persona_id == self._persona:
+            with self._lock:
+                self._persona = self.configured_persona
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM admin_settings WHERE key = ?", (PERSONA,))
+            log.info("the default persona was deleted; back to %s", self.configured_persona)
 
     def set_model(self, name: str, persist: bool = True) -> None:
         """Chat uses `name` from now on (and after a restart); the previous one unloads."""

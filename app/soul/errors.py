@@ -61,6 +61,24 @@ class PersonaProtectedError(SoulError):
         super().__init__("persona_builtin", persona=persona_id)
 
 
+class PersonaNotYoursError(SoulError):
+    """Only the user who imported a persona may delete it (or change it in place)."""
+
+    status_code = 403
+
+    def __init__(self, persona_id: str) -> None:
+        super().__init__("persona_not_yours", persona=persona_id)
+
+
+class PersonaInUseError(SoulError):
+    """The persona is the configured default of new chats (IKAR_DEFAULT_PERSONA)."""
+
+    status_code = 409
+
+    def __init__(self, persona_id: str) -> None:
+        super().__init__("persona_in_use", persona=persona_id)
+
+
 class PromptBudgetError(SoulError):
     """Even the smallest prompt (persona card + the new message) does not fit the context."""
 

@@ -7,6 +7,15 @@ the state and a history row, so two concurrent turns cannot lose each other's up
 
 It owns its users' data (the `UserDataOwner` protocol, app/services/user_data.py): soul
 states, their history, and the personas a user imported.
+
+Who may do what with a persona (docs/security.md):
+- a user sees and uses the shipped personas, shared ones (no owner: imported before owners
+  were recorded), the default persona of new chats, and the ones they imported; the admin's
+  views pass `everyone=True`; anything else is "not found", as if it did not exist;
+- shipped and shared personas are read-only: an edit makes the user's own copy (as
+  SillyTavern's duplicate does) and leaves the original to everyone else;
+- only the owner deletes a persona; the conversations that used it go on with the default
+  persona (`on_persona_deleted` listeners: the chat service, the runtime defaults).
 """
 
 from __future__ import annotations
@@ -18,10 +27,10 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -37,7 +46,12 @@ from app.soul.card_codec import (
     validate_card,
 )
 from app.soul.daily import daily_personality, stable_seed
-from app.soul.errors import CardError, PersonaNotFoundError, PersonaProtectedError
+from app.soul.errors import (
+    CardError,
+    PersonaNotFoundError,
+    PersonaNotYoursError,
+    PersonaProtectedError,
+)
 from app.soul.reactions import choose_reaction, pause_reply
 from app.soul.repository import PersonaRow, SoulHistoryPoint, SoulRepository
 from app.soul.state import Reaction, SoulState
@@ -70,6 +84,12 @@ class TurnResult(BaseModel):
     triggers: tuple[TriggerHit, ...]
 
 
+class _EditTarget(NamedTuple):
+    id: str
+    owner: str | None
+    created: float | None
+
+
 class SoulManager:
     """Personas and their souls, persisted in the shared `Database`."""
 
@@ -93,12 +113,31 @@ class SoulManager:
         self._lock = threading.Lock()
         self._personas: dict[str, Persona] = {}
         self._detectors: dict[tuple[str, float], TriggerDetector] = {}
+        # Personas everyone may use whoever owns them: the default of new chats (the
+        # composition root points this at `RuntimeDefaults`).
+        self.shared_ids: Callable[[], Collection[str]] = lambda: ()
+        # Called with a deleted persona's id inside the deleting transaction, so whoever
+        # refers to it (conversations, the default persona) lets go in the same commit.
+        self.on_persona_deleted: list[Callable[[str], None]] = []
 
     # ----------------------------------------------------------------- personas
-    def list_personas(self) -> list[PersonaSummary]:
-        """All personas, shipped ones first."""
+    def visible_to(self, persona: Persona | PersonaRow, user_id: str | None) -> bool:
+        """Whether `user_id` may see and use the persona (None: nobody in particular)."""
+        return (
+            persona.builtin
+            or persona.owner_id is None
+            or (user_id is not None and persona.owner_id == user_id)
+            or persona.id in self.shared_ids()
+        )
+
+    def list_personas(
+        self, user_id: str | None = None, *, everyone: bool = False
+    ) -> list[PersonaSummary]:
+        """The personas `user_id` may use (`everyone`: all, for the admin), shipped first."""
         summaries = []
         for row in self.repo.list_personas():
+            if not everyone and not self.visible_to(row, user_id):
+                continue
             persona = self._to_persona(row)
             data = persona.card.data
             summaries.append(
@@ -130,6 +169,14 @@ class SoulManager:
             raise PersonaNotFoundError(persona_id)
         return self._to_persona(row)
 
+    def persona_for(self, user_id: str, persona_id: str) -> Persona:
+        """The persona if `user_id` may use it, else `PersonaNotFoundError` (also for one
+        that exists but is someone else's: its existence is theirs too)."""
+        persona = self.get_persona(persona_id)
+        if not self.visible_to(persona, user_id):
+            raise PersonaNotFoundError(persona_id)
+        return persona
+
     def import_card(
         self, data: bytes, filename: str | None = None, owner_id: str | None = None
     ) -> Persona:
@@ -141,24 +188,30 @@ class SoulManager:
         persona_id = "p-" + uuid.uuid4().hex[:12]
         return self._store(persona_id, parsed, builtin=False, owner_id=owner_id)
 
-    def export_card(self, persona_id: str, fmt: CardFormat = "json") -> bytes:
-        """The persona as a card file: `json`, or `png` (its avatar or a rendered one)."""
-        persona = self.get_persona(persona_id)
+    def export_card(
+        self, persona_id: str, fmt: CardFormat = "json", user_id: str | None = None
+    ) -> bytes:
+        """The persona as a card file: `json`, or `png` (its avatar or a rendered one);
+        with `user_id`, only a persona that user may use."""
+        persona = self._readable(persona_id, user_id)
         if fmt == "json":
             return card_to_json(persona.raw_card)
         if fmt == "png":
             return card_to_png(persona.raw_card, persona.avatar_png, persona.name)
         raise CardError("bad_format", format=repr(fmt))
 
-    def export_filename(self, persona_id: str, fmt: CardFormat) -> str:
+    def export_filename(self, persona_id: str, fmt: CardFormat, user_id: str | None = None) -> str:
         """A safe download name such as `chatumba.png`."""
-        persona = self.get_persona(persona_id)
+        persona = self._readable(persona_id, user_id)
         stem = "".join(c for c in persona.name if c.isalnum() or c in "-_ ").strip() or persona.id
         return f"{stem.replace(' ', '_')}.{fmt}"
 
-    def update_persona(self, persona_id: str, update: PersonaUpdate) -> Persona:
-        """Edit card fields (and the `ikar` settings); the rest of the card is kept."""
-        persona = self.get_persona(persona_id)
+    def update_persona(self, persona_id: str, update: PersonaUpdate, user_id: str) -> Persona:
+        """Edit card fields (and the `ikar` settings); the rest of the card is kept.
+
+        The user's own persona changes in place; a shipped or shared one is copied first
+        (the copy, the user's, is returned: its id is new)."""
+        persona, target = self._editable(persona_id, user_id)
         raw = json.loads(json.dumps(persona.raw_card))
         data = raw.setdefault("data", {})
         for field, value in update.model_dump(exclude_none=True, exclude={"ikar"}).items():
@@ -169,21 +222,19 @@ class SoulManager:
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)
         return self._store(
-            persona_id,
-            parsed,
-            builtin=persona.builtin,
-            created=persona.created_at,
-            owner_id=persona.owner_id,
+            target.id, parsed, builtin=False, created=target.created, owner_id=target.owner
         )
 
-    def update_lorebook(self, persona_id: str, entries: Sequence[LoreEntryEdit]) -> Persona:
+    def update_lorebook(
+        self, persona_id: str, entries: Sequence[LoreEntryEdit], user_id: str
+    ) -> Persona:
         """Replace the lorebook's entries, in the given order; the rest of the card is kept.
 
         An edit with `source` keeps every other field (name, priority, extensions...) of that
         current entry (only its first edit does, so ids are not duplicated); entries without
-        keys and content are dropped, as blank editor rows.
+        keys and content are dropped, as blank editor rows. Ownership as `update_persona`.
         """
-        persona = self.get_persona(persona_id)
+        persona, target = self._editable(persona_id, user_id)
         raw = json.loads(json.dumps(persona.raw_card))
         data = raw.setdefault("data", {})
         book = data.get("character_book")
@@ -216,35 +267,34 @@ class SoulManager:
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)
         return self._store(
-            persona_id,
-            parsed,
-            builtin=persona.builtin,
-            created=persona.created_at,
-            owner_id=persona.owner_id,
+            target.id, parsed, builtin=False, created=target.created, owner_id=target.owner
         )
 
-    def set_avatar(self, persona_id: str, image: bytes | None) -> Persona:
-        """Replace (or with None remove) the avatar; any image Pillow reads is accepted."""
-        persona = self.get_persona(persona_id)
+    def set_avatar(self, persona_id: str, image: bytes | None, user_id: str) -> Persona:
+        """Replace (or with None remove) the avatar; any image Pillow reads is accepted.
+        Ownership as `update_persona`."""
+        persona, target = self._editable(persona_id, user_id)
         avatar = normalize_avatar(image, self.limits) if image is not None else None
         parsed = ParsedCard(
             raw=persona.raw_card, card=persona.card, settings=persona.settings, avatar_png=avatar
         )
         return self._store(
-            persona_id,
-            parsed,
-            builtin=persona.builtin,
-            created=persona.created_at,
-            owner_id=persona.owner_id,
+            target.id, parsed, builtin=False, created=target.created, owner_id=target.owner
         )
 
-    def delete_persona(self, persona_id: str) -> None:
-        """Delete an imported persona with its souls and history; shipped ones are protected."""
-        persona = self.get_persona(persona_id)
+    def delete_persona(self, persona_id: str, user_id: str) -> None:
+        """Delete the user's own persona with its souls and history (anyone's souls with
+        it: the persona is gone). Shipped ones are protected (409), someone else's are not
+        found (404), shared ones are not the user's (403). Conversations that used it go
+        on with the default persona."""
+        persona = self.persona_for(user_id, persona_id)
         if persona.builtin:
             raise PersonaProtectedError(persona_id)
+        if persona.owner_id != user_id:
+            raise PersonaNotYoursError(persona_id)
         with self.db.transaction() as conn:
             self.repo.delete_persona(conn, persona_id)
+            self._deleted([persona_id])
         with self._lock:
             self._personas.pop(persona_id, None)
 
@@ -270,7 +320,7 @@ class SoulManager:
         """The soul as of `now`: created at the baseline on first use, with idle decay and
         today's personality applied (decay is recomputed from the stored state, not saved)."""
         now = self.clock() if now is None else now
-        persona = self.get_persona(persona_id)
+        persona = self.persona_for(user_id, persona_id)
         with self.db.transaction() as conn:
             stored = self.repo.load_state(conn, user_id, persona_id)
             if stored is None:
@@ -284,7 +334,7 @@ class SoulManager:
     ) -> TurnResult:
         """Apply the user's message to the soul and choose the reaction for the reply."""
         now = self.clock() if now is None else now
-        persona = self.get_persona(persona_id)
+        persona = self.persona_for(user_id, persona_id)
         event = TurnEvent.analyze(text, now, self._detector(persona))
         with self.db.transaction() as conn:
             state = self._load_current(conn, user_id, persona, now)
@@ -311,7 +361,7 @@ class SoulManager:
     ) -> SoulState:
         """Apply an explicit soul action (trauma, crisis, growth, awakening, reset)."""
         now = self.clock() if now is None else now
-        persona = self.get_persona(persona_id)
+        persona = self.persona_for(user_id, persona_id)
         if not action.at:
             action = action.model_copy(update={"at": now})
         with self.db.transaction() as conn:
@@ -345,7 +395,7 @@ class SoulManager:
         self, user_id: str, persona_id: str, limit: int = 500, since: float | None = None
     ) -> list[SoulHistoryPoint]:
         """Points for plotting, oldest first (the newest `limit` of them)."""
-        self.get_persona(persona_id)
+        self.persona_for(user_id, persona_id)
         return self.repo.history(user_id, persona_id, max(1, min(limit, 10_000)), since)
 
     # ------------------------------------------------- the user's data (UserDataOwner)
@@ -398,6 +448,7 @@ class SoulManager:
         with self.db.transaction() as conn:
             self.repo.delete_user(conn, user_id)
             removed = self.repo.delete_owned_personas(conn, user_id)
+            self._deleted(removed)
 
         def forget_cached() -> None:
             with self._lock:
@@ -411,8 +462,10 @@ class SoulManager:
         return counts
 
     # ------------------------------------------ async views (for the API and the UI)
-    async def list_personas_async(self) -> list[PersonaSummary]:
-        return await asyncio.to_thread(self.list_personas)
+    async def list_personas_async(
+        self, user_id: str | None = None, *, everyone: bool = False
+    ) -> list[PersonaSummary]:
+        return await asyncio.to_thread(lambda: self.list_personas(user_id, everyone=everyone))
 
     async def get_persona_async(self, persona_id: str) -> Persona:
         return await asyncio.to_thread(self.get_persona, persona_id)
@@ -422,22 +475,31 @@ class SoulManager:
     ) -> Persona:
         return await asyncio.to_thread(self.import_card, data, filename, owner_id)
 
-    async def export_card_async(self, persona_id: str, fmt: CardFormat = "json") -> bytes:
-        return await asyncio.to_thread(self.export_card, persona_id, fmt)
+    async def persona_for_async(self, user_id: str, persona_id: str) -> Persona:
+        return await asyncio.to_thread(self.persona_for, user_id, persona_id)
 
-    async def export_filename_async(self, persona_id: str, fmt: CardFormat) -> str:
-        return await asyncio.to_thread(self.export_filename, persona_id, fmt)
+    async def export_card_async(
+        self, persona_id: str, fmt: CardFormat = "json", user_id: str | None = None
+    ) -> bytes:
+        return await asyncio.to_thread(self.export_card, persona_id, fmt, user_id)
 
-    async def update_persona_async(self, persona_id: str, update: PersonaUpdate) -> Persona:
-        return await asyncio.to_thread(self.update_persona, persona_id, update)
+    async def export_filename_async(
+        self, persona_id: str, fmt: CardFormat, user_id: str | None = None
+    ) -> str:
+        return await asyncio.to_thread(self.export_filename, persona_id, fmt, user_id)
+
+    async def update_persona_async(
+        self, persona_id: str, update: PersonaUpdate, user_id: str
+    ) -> Persona:
+        return await asyncio.to_thread(self.update_persona, persona_id, update, user_id)
 
     async def update_lorebook_async(
-        self, persona_id: str, entries: Sequence[LoreEntryEdit]
+        self, persona_id: str, entries: Sequence[LoreEntryEdit], user_id: str
     ) -> Persona:
-        return await asyncio.to_thread(self.update_lorebook, persona_id, entries)
+        return await asyncio.to_thread(self.update_lorebook, persona_id, entries, user_id)
 
-    async def delete_persona_async(self, persona_id: str) -> None:
-        await asyncio.to_thread(self.delete_persona, persona_id)
+    async def delete_persona_async(self, persona_id: str, user_id: str) -> None:
+        await asyncio.to_thread(self.delete_persona, persona_id, user_id)
 
     async def get_state_async(self, user_id: str, persona_id: str) -> SoulState:
         return await asyncio.to_thread(self.get_state, user_id, persona_id)
@@ -457,6 +519,26 @@ class SoulManager:
         return datetime.fromtimestamp(now, self.tz).date()
 
     # ----------------------------------------------------------------- internals
+    def _readable(self, persona_id: str, user_id: str | None) -> Persona:
+        if user_id is None:
+            return self.get_persona(persona_id)
+        return self.persona_for(user_id, persona_id)
+
+    def _editable(self, persona_id: str, user_id: str) -> tuple[Persona, _EditTarget]:
+        """The persona and where the user's edit of it is stored: in place when it is
+        theirs, else (shipped or shared) as a new copy that is theirs, made only once the
+        edit is valid."""
+        persona = self.persona_for(user_id, persona_id)
+        if persona.owner_id == user_id and not persona.builtin:
+            return persona, _EditTarget(persona.id, persona.owner_id, persona.created_at)
+        return persona, _EditTarget("p-" + uuid.uuid4().hex[:12], user_id, None)
+
+    def _deleted(self, persona_ids: Sequence[str]) -> None:
+        """Tell the listeners (inside the deleting transaction)."""
+        for persona_id in persona_ids:
+            for listener in self.on_persona_deleted:
+                listener(persona_id)
+
     def _new_state(self, user_id: str, persona: Persona, now: float) -> SoulState:
         daily = daily_personality(user_id, persona.id, self.today(now))
         return new_state(persona.settings.baseline, now, daily)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -12,6 +10,7 @@ from app.composition import Services
 from app.i18n import t
 from app.ui.errors import warn
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
 from media.images.base import ImageParams
 
@@ -42,7 +41,7 @@ class ChatMedia:
         lang = session["lang"]
         progress(0.0, desc=t("chat.reading_image", lang))
         try:
-            data = await asyncio.to_thread(Path(path).read_bytes)
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
             result = await self.services.media.ocr(
                 data, owner=self.user(session), progress=progress_bridge(progress)
             )
@@ -67,7 +66,7 @@ class ChatMedia:
         lang = session["lang"]
         progress(0.0, desc=t("chat.transcribing", lang))
         try:
-            data = await asyncio.to_thread(Path(audio_path).read_bytes)
+            data = await uploaded_bytes(audio_path, self.services.settings.max_upload_bytes)
             heard = await self.services.media.stt(data, language=lang, owner=self.user(session))
         except IkarError as exc:
             warn(exc, lang)

@@ -257,8 +257,9 @@ class ChatTab:
     def _persona_choices(self) -> list[tuple[str, str]]:
         return [(p.name, p.id) for p in self.services.soul.list_personas()]
 
-    async def _persona_choices_async(self) -> list[tuple[str, str]]:
-        return [(p.name, p.id) for p in await self.services.soul.list_personas_async()]
+    async def _persona_choices_async(self, user_id: str) -> list[tuple[str, str]]:
+        personas = await self.services.soul.list_personas_async(user_id)  # theirs + shared
+        return [(p.name, p.id) for p in personas]
 
     async def _conversation_choices(self, user_id: str, selected: str | None) -> Any:
         convs = await self.services.chat.list_conversations(user_id)
@@ -300,7 +301,7 @@ class ChatTab:
         user_id, lang = self.user(session), session["lang"]
         conv_id = session.get("conversation_id")
         history, shown = await self._history(user_id, conv_id, lang)
-        choices = await self._persona_choices_async()
+        choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
         if not history or conv_id is None:
             conv_id = None

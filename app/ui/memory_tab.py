@@ -8,11 +8,9 @@ components' values into their arguments.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final
 
 import gradio as gr
@@ -27,6 +25,7 @@ from app.ui.downloads import write_download
 from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
 from memory import (
     MemoryFilter,
@@ -561,8 +560,10 @@ class MemoryTab:
         )
 
     # -- helpers -----------------------------------------------------------------------
-    async def _persona_choices(self, lang: str, blank_key: str, selected: str = "") -> Any:
-        personas = await self.services.soul.list_personas_async()
+    async def _persona_choices(
+        self, lang: str, blank_key: str, selected: str = "", user_id: str | None = None
+    ) -> Any:
+        personas = await self.services.soul.list_personas_async(user_id)
         choices = [(t(blank_key, lang), "")] + [(f"{p.name} · {p.id}", p.id) for p in personas]
         ids = {p.id for p in personas}
         return gr.update(choices=choices, value=selected if selected in ids else "")
@@ -590,7 +591,7 @@ class MemoryTab:
         return [item.id, title, item.text, item.importance, item.pinned, False]
 
     async def _write_export(self, name: str, data: bytes) -> str:
-        return await write_download(self.services.settings.resolved_cache_dir, name, data)
+        return await write_download(name, data)
 
     # -- callbacks: load ---------------------------------------------------------------
     @property
@@ -609,14 +610,21 @@ class MemoryTab:
         ]
 
     async def translated(
-        self, lang: Lang, persona: str | None, import_persona: str | None
+        self,
+        lang: Lang,
+        persona: str | None,
+        import_persona: str | None,
+        user_id: str | None = None,
     ) -> list[Any]:
-        """Choices in `lang` for `language_outputs` (less the two tables), keeping values."""
+        """Choices in `lang` for `language_outputs` (less the two tables), keeping values;
+        the personas are those `user_id` may use."""
         kinds = [(t("memory.kind.any", lang), ""), *_choices("memory.kind", KINDS, lang)]
         return [
             lang,
-            await self._persona_choices(lang, "memory.all_personas", persona or ""),
-            await self._persona_choices(lang, "memory.persona_from_file", import_persona or ""),
+            await self._persona_choices(lang, "memory.all_personas", persona or "", user_id),
+            await self._persona_choices(
+                lang, "memory.persona_from_file", import_persona or "", user_id
+            ),
             gr.update(choices=_choices("memory.mode", MODES, lang)),
             gr.update(choices=kinds),
             gr.update(choices=_choices("memory.kind", ADD_KINDS, lang)),
@@ -638,7 +646,7 @@ class MemoryTab:
         user_id, lang = self._who(session)
         table, info, offset = await self.on_page("", False, "", 0, session)
         return [
-            *await self.translated(lang, None, None),
+            *await self.translated(lang, None, None, user_id),
             pd.DataFrame(columns=search_headers(lang)),
             table,
             "",
@@ -662,8 +670,9 @@ class MemoryTab:
         lang = _lang(session)
         if shown == lang:
             return [gr.skip() for _ in self.language_outputs]
+        user_id, _ = self._who(session)
         return [
-            *await self.translated(lang, persona, import_persona),
+            *await self.translated(lang, persona, import_persona, user_id),
             _relabel(results, search_headers(lang)),
             _relabel(listed, list_headers(lang)),
         ]
@@ -874,8 +883,8 @@ class MemoryTab:
         if not path:
             gr.Warning(t("memory.no_file", lang))
             return skip
-        data = await asyncio.to_thread(Path(path).read_bytes)
         try:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
             result = await self.services.transfer.import_file_async(
                 user_id,
                 data,
