@@ -387,7 +387,6 @@ class ArtifactCache:
         with self._lock:
             self._evict(keep="")
 
-
     def _stray_files(self, known: dict[str, str]) -> list[Path]:
         """Entries of `<root>/<xx>/` that are no artifact: never looked through a link.
 

@@ -14,6 +14,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Type a message… (Enter to send)",
     ),
     "chat.send": ("Отправить", "Send"),
+    "chat.still_loading": (
+        "Страница ещё загружается — сообщение осталось в поле, отправьте его через секунду.",
+        "The page is still loading: your message stays in the box, send it in a moment.",
+    ),
     "chat.stop": ("Стоп", "Stop"),
     "chat.regenerate": ("Переписать ответ", "Regenerate"),
     "chat.edit_last": ("Изменить последнее", "Edit last message"),

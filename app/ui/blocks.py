@@ -97,11 +97,20 @@ def build_ui(services: Services) -> gr.Blocks:
                 *labels.updates(current["lang"]),
             ]
 
+        # Send stays disabled until the load signed this tab's session: a click before
+        # that would reach the chat without a user (Enter is guarded in ChatTab.on_send).
         blocks.load(
             on_load,
             [session],
             [session, lang, heading, *load_outputs, *labels.components],
             api_visibility="private",
+        ).then(
+            lambda: gr.update(interactive=True),
+            None,
+            [chat.send_btn],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
         )
         timer = gr.Timer(3.0)
         timer.tick(

@@ -86,7 +86,8 @@ class ChatTab:
                 )
                 with gr.Row():
                     self.send_btn = lb.add(
-                        gr.Button(variant="primary", elem_id="send"), value="chat.send"
+                        gr.Button(variant="primary", elem_id="send", interactive=False),
+                        value="chat.send",
                     )
                     self.stop_btn = lb.add(
                         gr.Button(variant="stop", elem_id="stop"), value="chat.stop"
@@ -412,8 +413,12 @@ class ChatTab:
         speak: bool,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[tuple[Any, ...]]:
-        lang = session["lang"]
         skip = gr.skip()
+        if not session:  # Enter pressed before the page load signed this tab's session
+            gr.Warning(t("chat.still_loading", self.services.settings.language))
+            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            return
+        lang = session["lang"]
         try:
             self.services.chat.validate_message(text)
         except IkarError as exc:

@@ -129,7 +129,7 @@ def test_a_real_upload_still_imports(server: LiveServer, outside: dict) -> None:
         index = fn_index(server.app, SoulTab, "on_import")
         result = call(client, index, [file_data(path, "card.json"), _session(server.services)])
     assert result["success"], result
-    assert "Stolen Card" in [p.name for p in server.services.soul.list_personas()]
+    assert "Stolen Card" in [p.name for p in server.services.soul.list_personas(USER)]
 
 
 # -- the one helper every handler reads uploads through ------------------------------------
