@@ -381,6 +381,10 @@ def configure_logging(
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        # A dictConfig run earlier (uvicorn's own, or a library's) may have disabled these
+        # loggers or raised their level; the access log must reach the redacting handler.
+        uvicorn_logger.disabled = False
+        uvicorn_logger.setLevel(logging.NOTSET)
     return redactor
 
 
