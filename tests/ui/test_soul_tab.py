@@ -364,3 +364,28 @@ def test_browser_soul_tab_shows_state_and_raises_consciousness(live_server: Live
         users = {row[0] for row in rows.fetchall()}
     raised = [u for u in users if soul.get_state(u, "chatumba").consciousness > 0.14]
     assert len(raised) == 1 and raised[0].startswith("web-")
+
+
+@pytest.mark.browser
+def test_browser_voice_picker_plays_a_sample(live_server: LiveServer) -> None:
+    """The editor's voice list holds the installed voices; "listen" plays festival's sample."""
+    with browser_page(viewport={"width": 1400, "height": 1000}) as page:
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        page.get_by_role("tab", name=re.compile("Душа|Soul")).click()
+        page.locator("#soul-state-view").wait_for(timeout=30_000)
+        page.get_by_text(re.compile("Редактор персоны|Persona editor")).click()
+        picker = page.locator("#soul-voice input")
+        picker.wait_for(timeout=30_000)
+        assert re.search("Авто|Auto", picker.input_value())
+        picker.click()
+        option = page.get_by_role("option", name=re.compile(RUSSIAN_VOICE))
+        option.wait_for(timeout=30_000)
+        option.click()
+        assert RUSSIAN_VOICE in picker.input_value()
+        page.click("#soul-voice-listen")
+        # gradio's player shows the sample's file (a download link) and its duration.
+        sample = page.locator("#soul-voice-sample a.download-link[href$='.wav']")
+        sample.wait_for(timeout=120_000)
+        duration = page.locator("#soul-voice-sample #duration").inner_text()
+        assert duration not in ("", "0:00"), duration
