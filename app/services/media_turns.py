@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from app.errors import messages
 from app.services.turns import MediaResult, TurnContext, TurnSlot
 from app.soul import SoulManager
 from app.storage.records import Message
@@ -91,7 +92,9 @@ class MediaTurnHook:
             try:
                 produced.append(await self._make(ctx, request))
             except MediaError as exc:  # e.g. no image model configured: say so, keep the reply
-                produced.append(MediaResult(kind=request.kind, error=str(exc)))
+                produced.append(
+                    MediaResult(kind=request.kind, error=str(exc), messages=messages(exc))
+                )
         ctx.media.results = produced
 
     async def _make(self, ctx: TurnContext, request: SpeakRequest | ImageRequest) -> MediaResult:

@@ -65,6 +65,7 @@ class MediaResult(BaseModel):
     voice: str | None = None  # the voice that spoke it (a persona's, else the language's)
     language: str | None = None  # the language it was spoken in
     error: str | None = None
+    messages: dict[str, str] | None = None  # the error in Russian and English, for people
 
     def wire(self) -> dict[str, Any]:
         """The fields this result has (as stored in the reply's meta and sent to clients)."""

@@ -8,7 +8,6 @@ Real engines: festival (+ festvox-ru) speaks Russian at 16 kHz, piper's joe Engl
 from __future__ import annotations
 
 import asyncio
-import copy
 import io
 import json
 import logging
@@ -120,9 +119,7 @@ def test_preferred_voice_falls_back_with_a_logged_notice(
 def test_a_long_reply_is_spoken_up_to_a_whole_sentence(services: Services) -> None:
     sentence = "Это довольно длинное предложение для проверки. "
     reply = sentence * 200  # ~9600 characters, over the 4000 limit
-    art = asyncio.run(
-        speak_as_persona(services.media, reply, voice=RUSSIAN, persona_language="ru")
-    )
+    art = asyncio.run(speak_as_persona(services.media, reply, voice=RUSSIAN, persona_language="ru"))
     assert art.meta["voice"] == RUSSIAN and rate(art.data) == 16000
     with wave.open(io.BytesIO(art.data)) as w:
         assert w.getnframes() / w.getframerate() > 60  # many sentences, not one
@@ -227,3 +224,37 @@ def test_rest_tts_language_field_and_voices_by_language(make_settings: Any) -> N
         assert named.headers["X-Voice"] == JOE
         bad = client.post("/api/tts", json={"text": "Привет", "language": "de"})
         assert bad.status_code == 422
+
+
+# -- an engine that is not installed -----------------------------------------------------
+def test_a_missing_russian_engine_is_named_in_both_languages(make_settings: Any) -> None:
+    settings = make_settings(media={"tts": {"festival_binary": "no-such-festival"}})
+    words = ["Слушай. ", 'SPEAK!{"text": "Встреча на вокзале в семь."}']
+    services = scripted(settings, words)
+    try:
+        persona = import_card(services, card(RUSSIAN))
+        final = asyncio.run(services.chat.complete("u1", "Скажи вслух", persona_id=persona.id))
+        assert final.type == "done" and final.reply == "Слушай."  # the reply is kept
+        assert final.outcome is not None and final.outcome.media is not None
+        failed = final.outcome.media[0]
+        assert failed.kind == "speak" and failed.key is None and failed.messages is not None
+        assert "festival festvox-ru" in failed.messages["ru"]
+        assert "festival festvox-ru" in failed.messages["en"]
+        assert failed.messages["ru"].startswith("Нет голоса для русского языка")
+        assert failed.messages["en"].startswith("No voice speaks Russian")
+
+        from app.ui.chat_render import media_messages
+
+        shown = media_messages(final.outcome.media_wire() or [], "ru", lambda _k: None)
+        assert "festival festvox-ru" in json.dumps(shown, ensure_ascii=False)
+
+        chat_media = ChatMedia(services)
+        for lang, said in (("ru", "Нет голоса для русского"), ("en", "No voice speaks Russian")):
+            session = services.session_signer.sign({"user_id": "u1", "lang": lang})
+            with pytest.warns(UserWarning, match=said):
+                assert asyncio.run(chat_media.speak("Привет!", persona.id, session)) is None
+        # English still speaks (piper), whatever the persona's voice.
+        session = services.session_signer.sign({"user_id": "u1", "lang": "en"})
+        assert asyncio.run(chat_media.speak("Hello!", persona.id, session)) is not None
+    finally:
+        services.close()
