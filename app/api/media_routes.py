@@ -12,6 +12,7 @@ from app.api.deps import authenticated, get_services, resolve_user
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
+from app.services.media_turns import speak_as_persona
 from media.images.base import ImageParams
 from media.language import normalize_language
 from media.ocr.base import OCRResult
@@ -27,6 +28,12 @@ class TTSRequest(BaseModel):
         default=None,
         description="The text's language when its letters do not say (digits, emoji); "
         "auto/none: the letters decide, else the configured default. A named voice wins.",
+    )
+    persona: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Speak as this persona (a reply read aloud): its voice when installed "
+        "and of the text's language, else the text's language's; `voice` still wins.",
     )
 
 
@@ -52,7 +59,17 @@ async def tts(
 ) -> Response:
     uid = resolve_user(request, None)
     language = None if body.language == "auto" else body.language
-    art = await services.media.tts(body.text, body.voice, language=language, owner=uid)
+    if body.persona and not body.voice:
+        persona = await services.soul.persona_for_async(uid, body.persona)
+        art = await speak_as_persona(
+            services.media,
+            body.text,
+            voice=persona.settings.voice,
+            persona_language=language or persona.language,
+            owner=uid,
+        )
+    else:
+        art = await services.media.tts(body.text, body.voice, language=language, owner=uid)
     headers = {
         "X-Cache": "hit" if art.cached else "miss",
         "X-Voice": str(art.meta.get("voice") or ""),

@@ -194,6 +194,16 @@ def test_rest_imported_persona_speaks_its_chat_turn_with_its_voice(make_settings
         assert wav.status_code == 200 and rate(wav.content) == 16000
         exported = client.get(f"/api/personas/{persona_id}/export?format=png")
         assert parse_card(exported.content).settings.voice == RUSSIAN
+        # A client reading a reply aloud as the persona.
+        said = {"text": "Доброе утро!", "persona": persona_id}
+        r = client.post("/api/tts", json=said)
+        assert r.status_code == 200 and r.headers["X-Voice"] == RUSSIAN
+        r = client.post("/api/tts", json={"text": "Good morning!", "persona": persona_id})
+        assert r.headers["X-Voice"] == JOE and rate(r.content) == 22050  # falls back
+        r = client.post("/api/tts", json={**said, "voice": JOE})
+        assert r.headers["X-Voice"] == JOE  # a named voice wins
+        r = client.post("/api/tts", json={"text": "Привет", "persona": "nobody-here"})
+        assert r.status_code == 404 and r.json()["messages"]["ru"]
 
 
 def test_rest_tts_language_field_and_voices_by_language(make_settings: Any) -> None:
