@@ -387,5 +387,8 @@ def test_browser_voice_picker_plays_a_sample(live_server: LiveServer) -> None:
         # gradio's player shows the sample's file (a download link) and its duration.
         sample = page.locator("#soul-voice-sample a.download-link[href$='.wav']")
         sample.wait_for(timeout=120_000)
-        duration = page.locator("#soul-voice-sample #duration").inner_text()
-        assert duration not in ("", "0:00"), duration
+        page.wait_for_function(  # the waveform shows the length once the audio is decoded
+            "() => { const d = document.querySelector('#soul-voice-sample #duration');"
+            " return !!d && !['', '0:00'].includes(d.textContent.trim()); }",
+            timeout=60_000,
+        )
