@@ -93,6 +93,12 @@ def test_voice_survives_json_and_png_export_and_import(services: Services) -> No
         assert again.raw_card["data"]["extensions"]["ikar"]["from_a_newer_ikar"]["kept"]
 
 
+def test_a_garbled_voice_in_a_card_is_cleaned_not_refused(services: Services) -> None:
+    persona = import_card(services, card("\x00festival-msu_ru_nsh_clunits\u200b\x1b "))
+    assert persona.settings.voice == RUSSIAN
+    assert import_card(services, card(" \x00\t")).settings.voice is None
+
+
 # -- choosing the voice -----------------------------------------------------------------
 def test_preferred_voice_falls_back_with_a_logged_notice(
     services: Services, caplog: pytest.LogCaptureFixture
