@@ -25,13 +25,14 @@ from media.config import JobKind, MediaConfig
 from media.errors import MediaInputError
 from media.images import ImageEngine, ImageParams, build_image_engine
 from media.jobs import JobContext, JobInfo, JobQueues, ProgressCallback, QueueStats
-from media.language import normalize_language
+from media.language import detect_language, normalize_language
 from media.lazy import EngineStatus
 from media.ocr import OCREngine, OCRResult, build_ocr_engine
 from media.stt import STTEngine, Transcript, build_stt_engine
 from media.tts import SpeechChunk, TTSEngine, VoiceInfo, build_tts_engine
 from media.tts.base import voices_of_language
 from media.tts.router import VoiceRouter
+from media.tts.sentences import clean_speech_text
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,39 @@ class MediaService:
             route = await asyncio.to_thread(engine.route, text, voice, language)
             return route.voice
         return await asyncio.to_thread(engine.resolve_voice, voice, language)
+
+    async def preferred_voice(
+        self, voice: str | None, text: str = "", language: str | None = None
+    ) -> str | None:
+        """A persona's (or a model's) chosen voice if it can speak `text`, else None.
+
+        None means "let the text's language pick the voice". Why a fallback and not an
+        error, unlike a voice a client names in `tts`: a card imported from another install
+        may name a voice this one lacks (or one since removed), and a reply must still be
+        spoken; and a Russian voice cannot read an English reply (festival drops the words
+        it cannot spell). Either case is logged, so an admin can see why.
+        """
+        if not voice:
+            return None
+        installed = {v.id: v for v in await self.voices()}
+        info = installed.get(voice)
+        if info is None:
+            log.warning(
+                "voice %r is not installed; the text's language picks the voice instead",
+                voice[:80],
+            )
+            return None
+        spoken = detect_language(clean_speech_text(text)) or normalize_language(language)
+        own = normalize_language(info.language)
+        if spoken and own and spoken != own:
+            log.info(
+                "voice %r speaks %s, the text is %s: its language picks the voice",
+                voice,
+                own,
+                spoken,
+            )
+            return None
+        return voice
 
     def _voice_meta(self, text: str, voice: str | None, language: str | None) -> dict[str, Any]:
         engine = self.tts_engine

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
@@ -10,7 +12,9 @@ from app.api.deps import authenticated, get_services, resolve_user
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
+from app.services.media_turns import speak_as_persona
 from media.images.base import ImageParams
+from media.language import normalize_language
 from media.ocr.base import OCRResult
 from media.stt.base import Transcript
 
@@ -20,6 +24,29 @@ router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenti
 class TTSRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     voice: str | None = Field(default=None, max_length=200)
+    language: Literal["ru", "en", "auto"] | None = Field(
+        default=None,
+        description="The text's language when its letters do not say (digits, emoji); "
+        "auto/none: the letters decide, else the configured default. A named voice wins.",
+    )
+    persona: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Speak as this persona (a reply read aloud): its voice when installed "
+        "and of the text's language, else the text's language's; `voice` still wins.",
+    )
+
+
+class VoiceOut(BaseModel):
+    """A voice a client can name: `language` as its files give it (en_US, ru), `lang` the
+    two-letter code routing uses."""
+
+    id: str
+    engine: str
+    language: str | None
+    lang: str | None
+    sample_rate: int
+    bundled: bool
 
 
 @router.post(
@@ -31,15 +58,37 @@ async def tts(
     body: TTSRequest, request: Request, services: Services = Depends(get_services)
 ) -> Response:
     uid = resolve_user(request, None)
-    art = await services.media.tts(body.text, body.voice, owner=uid)
-    return Response(
-        art.data, media_type=art.media_type, headers={"X-Cache": "hit" if art.cached else "miss"}
-    )
+    language = None if body.language == "auto" else body.language
+    if body.persona and not body.voice:
+        persona = await services.soul.persona_for_async(uid, body.persona)
+        art = await speak_as_persona(
+            services.media,
+            body.text,
+            voice=persona.settings.voice,
+            persona_language=language or persona.language,
+            owner=uid,
+        )
+    else:
+        art = await services.media.tts(body.text, body.voice, language=language, owner=uid)
+    headers = {
+        "X-Cache": "hit" if art.cached else "miss",
+        "X-Voice": str(art.meta.get("voice") or ""),
+        "X-Language": str(art.meta.get("language") or ""),
+    }
+    return Response(art.data, media_type=art.media_type, headers=headers)
 
 
-@router.get("/voices")
-async def voices(services: Services = Depends(get_services)) -> list[dict[str, object]]:
-    return [v.model_dump(mode="json", exclude={"path"}) for v in await services.media.voices()]
+@router.get("/voices", response_model=list[VoiceOut])
+async def voices(
+    language: Literal["ru", "en"] | None = Query(
+        default=None, description="Only the voices of this language."
+    ),
+    services: Services = Depends(get_services),
+) -> list[VoiceOut]:
+    return [
+        VoiceOut(**v.model_dump(exclude={"path"}), lang=normalize_language(v.language))
+        for v in await services.media.voices(language)
+    ]
 
 
 @router.post("/stt", response_model=Transcript)

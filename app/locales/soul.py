@@ -96,6 +96,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "entry (its other fields are kept).",
     ),
     "soul.save": ("Сохранить персону", "Save persona"),
+    "soul.voice": ("Голос", "Voice"),
+    "soul.voice_auto": ("Авто: по языку ответа", "Auto: by the reply's language"),
+    "soul.voice_missing": ("{voice} (не установлен)", "{voice} (not installed)"),
+    "soul.voice_listen": ("▶ Послушать", "▶ Listen"),
+    "soul.voice_sample_audio": ("Образец голоса", "Voice sample"),
+    "soul.voice_sample": (
+        "Привет! Меня зовут {name}. Вот так звучит мой голос.",
+        "Hello! My name is {name}. This is how my voice sounds.",
+    ),
+    "soul.voice_hint": (
+        "Голос сохраняется в карточке персоны. Если его нет на этом компьютере или он не "
+        "говорит на языке ответа, ответ озвучит голос этого языка.",
+        "The voice is saved in the persona's card. If it is not installed on this computer or "
+        "does not speak the reply's language, the reply is spoken by that language's voice.",
+    ),
     "soul.saved": ("Персона сохранена.", "Persona saved."),
     "soul.bad_edit": ("Неверные данные: {detail}", "Invalid data: {detail}"),
     # -- import, export, delete

@@ -1,21 +1,52 @@
 """Media in a chat turn: tell the model about markers, read them out of its reply, and make
-the speech or pictures it asked for through the media job queues."""
+the speech or pictures it asked for through the media job queues; and a persona's voice,
+the one rule for every reply spoken aloud (SPEAK markers, the chat's "speak replies")."""
 
 from __future__ import annotations
 
 import logging
 
+from app.errors import messages
 from app.services.turns import MediaResult, TurnContext, TurnSlot
 from app.soul import SoulManager
 from app.storage.records import Message
 from media.errors import MediaError
 from media.images.base import ImageParams
+from media.language import detect_language, normalize_language
 from media.markers import ImageRequest, SpeakRequest, marker_instructions, parse_markers
-from media.service import MediaService
+from media.service import MediaArtifact, MediaService
+from media.tts.sentences import clean_speech_text, leading_sentences
 
 log = logging.getLogger(__name__)
 
 MAX_REQUESTS_PER_REPLY = 3
+
+
+async def speak_as_persona(
+    media: MediaService,
+    text: str,
+    *,
+    voice: str | None,
+    persona_language: str | None,
+    requested: str | None = None,
+    owner: str | None = None,
+    charge: bool = True,
+) -> MediaArtifact:
+    """Speak a reply as a persona: `media.tts(text, persona voice, language=reply language)`.
+
+    The reply's language is its letters', else the persona's. A voice the model named
+    (`requested`) comes first, then the persona's; one that is not installed or does not
+    speak the reply's language falls back to the language's voice (logged by the media
+    service). A reply over the speech limit is spoken up to its last whole sentence that
+    fits, rather than refused.
+    """
+    limit = media.config.tts.max_chars
+    speakable = leading_sentences(text, limit) if len(text) > limit else text
+    language = detect_language(clean_speech_text(speakable)) or normalize_language(persona_language)
+    chosen = await media.preferred_voice(requested, speakable, language)
+    if chosen is None:
+        chosen = await media.preferred_voice(voice, speakable, language)
+    return await media.tts(speakable, chosen, language=language, owner=owner, charge=charge)
 
 
 class MediaTurnHook:
@@ -42,6 +73,7 @@ class MediaTurnHook:
             ctx.media.instructions = marker_instructions(persona.language)
         if persona.settings.voice:
             ctx.media.voice = persona.settings.voice
+        ctx.media.language = persona.language
 
     def transform_reply(self, ctx: TurnContext, reply: str) -> str:
         clean, requests = parse_markers(reply)
@@ -60,16 +92,30 @@ class MediaTurnHook:
             try:
                 produced.append(await self._make(ctx, request))
             except MediaError as exc:  # e.g. no image model configured: say so, keep the reply
-                produced.append(MediaResult(kind=request.kind, error=str(exc)))
+                produced.append(
+                    MediaResult(kind=request.kind, error=str(exc), messages=messages(exc))
+                )
         ctx.media.results = produced
 
     async def _make(self, ctx: TurnContext, request: SpeakRequest | ImageRequest) -> MediaResult:
         # The turn itself was rate-limited as chat; its media are not charged again.
         if isinstance(request, SpeakRequest):
-            voice = request.voice or ctx.media.voice
-            art = await self.media.tts(request.text, voice, owner=ctx.user_id, charge=False)
+            art = await speak_as_persona(
+                self.media,
+                request.text,
+                voice=ctx.media.voice,
+                persona_language=ctx.media.language or ctx.language,
+                requested=request.voice,
+                owner=ctx.user_id,
+                charge=False,
+            )
             return MediaResult(
-                kind="speech", key=art.key, media_type=art.media_type, text=request.text
+                kind="speech",
+                key=art.key,
+                media_type=art.media_type,
+                text=request.text,
+                voice=art.meta.get("voice"),
+                language=art.meta.get("language"),
             )
         params = ImageParams(**request.model_dump(exclude={"kind"}))
         art = await self.media.generate_image(params, owner=ctx.user_id, charge=False)

@@ -62,7 +62,10 @@ class MediaResult(BaseModel):
     text: str | None = None  # what was spoken
     prompt: str | None = None  # what was drawn
     seed: int | None = None
+    voice: str | None = None  # the voice that spoke it (a persona's, else the language's)
+    language: str | None = None  # the language it was spoken in
     error: str | None = None
+    messages: dict[str, str] | None = None  # the error in Russian and English, for people
 
     def wire(self) -> dict[str, Any]:
         """The fields this result has (as stored in the reply's meta and sent to clients)."""
@@ -76,6 +79,7 @@ class MediaTurn:
 
     instructions: str | None = None
     voice: str | None = None
+    language: str | None = None  # the persona's: speaks a text whose letters do not decide
     requests: list[SpeakRequest | ImageRequest] = field(default_factory=list)
     results: list[MediaResult] | None = None
 

@@ -217,7 +217,11 @@ class SoulManager:
         for field, value in update.model_dump(exclude_none=True, exclude={"ikar"}).items():
             data[field] = value
         if update.ikar is not None:
-            data.setdefault("extensions", {})["ikar"] = update.ikar.model_dump(mode="json")
+            # Keys this version does not know (a newer IKAR's) stay in the card.
+            extensions = data.setdefault("extensions", {})
+            known = extensions.get("ikar")
+            kept = known if isinstance(known, dict) else {}
+            extensions["ikar"] = {**kept, **update.ikar.model_dump(mode="json")}
         if raw.get("spec") == "chara_card_v3":
             data["modification_date"] = int(self.clock())
         parsed = validate_card(raw, self.limits, avatar_png=persona.avatar_png)

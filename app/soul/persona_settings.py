@@ -6,10 +6,11 @@ card tools, which keep unknown extensions), so its temperament travels with it.
 
 from __future__ import annotations
 
+import unicodedata
 from types import MappingProxyType
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.soul.state import Mood, Reaction
 
@@ -79,6 +80,17 @@ class IkarSoulSettings(BaseModel):
     media_markers: bool = True
     limits: IntensityLimits = Field(default_factory=IntensityLimits)
     decay_half_life_s: float = Field(default=6 * 3600.0, gt=0.0)
+
+    @field_validator("voice")
+    @classmethod
+    def _clean_voice(cls, value: str | None) -> str | None:
+        """A voice id as a card may carry it: control and format characters dropped, blank is
+        "none" (the reply's language picks). Not refused: a voice this install lacks, or a
+        garbled one, only falls back to the language's voice; the rest of the card is fine."""
+        if value is None:
+            return None
+        kept = "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+        return kept.strip() or None
 
     def weight(self, reaction: Reaction) -> float:
         """The base weight of a reaction (a card may list only some reactions)."""

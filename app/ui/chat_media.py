@@ -8,6 +8,7 @@ import gradio as gr
 
 from app.composition import Services
 from app.i18n import t
+from app.services.media_turns import speak_as_persona
 from app.ui.errors import warn
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
@@ -78,16 +79,25 @@ class ChatMedia:
         return text, None
 
     async def speak(self, text: str, persona_id: str | None, session: dict[str, Any]) -> str | None:
-        """A WAV path in the artifact cache for `text`, spoken in the persona's voice."""
+        """A WAV path in the artifact cache for `text`, spoken in the persona's voice (or, if
+        it has none, cannot be found or does not speak the reply's language, the voice of
+        the reply's language)."""
         lang = session["lang"]
-        voice = None
+        voice, persona_language = None, None
         if persona_id:
             try:
-                voice = (await self.services.soul.get_persona_async(persona_id)).settings.voice
-            except IkarError:  # deleted meanwhile: the default voice
+                persona = await self.services.soul.get_persona_async(persona_id)
+                voice, persona_language = persona.settings.voice, persona.language
+            except IkarError:  # deleted meanwhile: the reply's language decides
                 voice = None
         try:
-            art = await self.services.media.tts(text[:4000], voice, owner=self.user(session))
+            art = await speak_as_persona(
+                self.services.media,
+                text,
+                voice=voice,
+                persona_language=persona_language or lang,
+                owner=self.user(session),
+            )
         except IkarError as exc:
             warn(exc, lang)
             return None

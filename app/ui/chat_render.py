@@ -50,7 +50,8 @@ def media_messages(
     for item in media:
         key = item.get("key")
         if item.get("error"):
-            out.append(_folded("assistant", t("chat.media_failed", lang), str(item["error"])))
+            said = (item.get("messages") or {}).get(lang) or item["error"]  # ru/en if known
+            out.append(_folded("assistant", t("chat.media_failed", lang), str(said)))
             continue
         path = artifact_path(str(key)) if key else None
         if path is not None:

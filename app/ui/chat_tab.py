@@ -373,8 +373,9 @@ class ChatTab:
                     if speech:
                         path = self.services.media.artifact_path(str(speech[0].key))
                         voice = str(path) if path else skip
-                    elif speak and event.reply:
-                        voice = await self.media.speak(event.reply, persona_id, session) or skip
+                    elif speak and event.reply:  # in the voice of the persona that answered
+                        who = (event.outcome.persona if event.outcome else None) or persona_id
+                        voice = await self.media.speak(event.reply, who, session) or skip
                     yield (
                         final,
                         "",

@@ -30,6 +30,7 @@ from app.soul import (
     SoulState,
 )
 from app.soul.card_codec import CardFormat
+from app.soul.persona_settings import IkarSoulSettings
 from app.soul.state import MAX_AWAKENING_STAGE
 from app.ui.cells import cell_int
 from app.ui.downloads import write_download
@@ -38,6 +39,7 @@ from app.ui.labels import Labels
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
+from media.language import normalize_language
 
 MOOD_AXES: Final = ("happiness", "energy", "irritability", "empathy", "reflection")
 HISTORY_SERIES: Final = (*MOOD_AXES, "consciousness")
@@ -64,6 +66,7 @@ _COLORS: Final = {
 }
 _LONG_FIELDS: Final = {"description", "personality", "scenario", "first_mes", "mes_example"}
 SoulView = tuple[str, pd.DataFrame, str, str]
+AUTO_VOICE: Final = "auto"  # the voice dropdown's "by the reply's language" (no voice saved)
 
 
 # -- presentation --------------------------------------------------------------------------
@@ -291,6 +294,14 @@ def _lang(session: dict[str, Any] | None) -> Lang:
     return normalize_lang((session or {}).get("lang"))
 
 
+def voice_value(value: Any) -> str | None:
+    """The dropdown's voice as a persona stores it: None for "auto" (or nothing chosen)."""
+    if isinstance(value, dict):  # an update as `editor` returns it
+        value = value.get("value")
+    text = str(value or "").strip()
+    return None if not text or text == AUTO_VOICE else text
+
+
 # -- the tab -------------------------------------------------------------------------------
 class SoulTab:
     """Builds the tab and owns its callbacks; all decisions are in `services.soul`."""
@@ -397,6 +408,31 @@ class SoulTab:
                 label="soul.lorebook",
             )
             self.lore_hint = lb.add(gr.Markdown(), value="soul.lore_hint")
+            with gr.Row(equal_height=True):
+                self.voice = lb.add(
+                    gr.Dropdown(
+                        choices=[(t("soul.voice_auto", "ru"), AUTO_VOICE)],
+                        value=AUTO_VOICE,
+                        interactive=True,
+                        scale=3,
+                        elem_id="soul-voice",
+                    ),
+                    label="soul.voice",
+                )
+                self.listen_btn = lb.add(
+                    gr.Button(size="sm", scale=1, min_width=120, elem_id="soul-voice-listen"),
+                    value="soul.voice_listen",
+                )
+            self.voice_hint = lb.add(gr.Markdown(), value="soul.voice_hint")
+            self.voice_sample = lb.add(
+                gr.Audio(
+                    type="filepath",
+                    interactive=False,
+                    autoplay=True,
+                    elem_id="soul-voice-sample",
+                ),
+                label="soul.voice_sample_audio",
+            )
             self.save_btn = lb.add(
                 gr.Button(variant="primary", elem_id="soul-save"), value="soul.save"
             )
@@ -435,7 +471,7 @@ class SoulTab:
 
     @property
     def editor_outputs(self) -> list[Any]:
-        return [*(self.fields[name] for name in CARD_FIELDS), self.tags, self.lorebook]
+        return [*(self.fields[name] for name in CARD_FIELDS), self.tags, self.lorebook, self.voice]
 
     def _wire(self) -> None:
         quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
@@ -473,6 +509,12 @@ class SoulTab:
             self._export_callback("png"), who, [self.export_file], api_visibility="private"
         )
         self.delete_btn.click(self.on_delete, who, everything, api_visibility="private")
+        self.listen_btn.click(
+            self.on_listen,
+            [self.persona, self.voice, self.session],
+            [self.voice_sample],
+            api_visibility="private",
+        )
 
     # -- helpers -----------------------------------------------------------------------
     async def _choices(self, selected: str | None, user_id: str) -> Any:
@@ -507,7 +549,12 @@ class SoulTab:
         """The persona's card fields, tags and lorebook for the editor (with `user_id`, only
         a persona that user may see)."""
         if not persona_id:
-            return [*("" for _ in CARD_FIELDS), "", pd.DataFrame(columns=lore_headers(lang))]
+            return [
+                *("" for _ in CARD_FIELDS),
+                "",
+                pd.DataFrame(columns=lore_headers(lang)),
+                await self.voice_choices(None, lang),
+            ]
         soul = self.services.soul
         persona = await (
             soul.persona_for_async(user_id, persona_id)
@@ -516,7 +563,25 @@ class SoulTab:
         )
         data = persona.card.data
         fields = [str(getattr(data, name) or "") for name in CARD_FIELDS]
-        return [*fields, ", ".join(data.tags), lore_frame(persona, lang)]
+        return [
+            *fields,
+            ", ".join(data.tags),
+            lore_frame(persona, lang),
+            await self.voice_choices(persona.settings.voice, lang),
+        ]
+
+    async def voice_choices(self, current: str | None, lang: str) -> Any:
+        """The installed voices (and "auto"), the persona's selected; a voice its card names
+        but this install lacks stays listed, marked, so saving does not silently drop it."""
+        try:
+            voices = await self.services.media.voices()
+        except IkarError:  # no speech engine at all: "auto" only (speaking will say why)
+            voices = []
+        choices = [(t("soul.voice_auto", lang), AUTO_VOICE)]
+        choices += [(f"{v.id} · {v.language or '?'} · {v.engine}", v.id) for v in voices]
+        if current and current not in {v.id for v in voices}:
+            choices.append((t("soul.voice_missing", lang, voice=current), current))
+        return gr.update(choices=choices, value=current or AUTO_VOICE)
 
     async def _everything(self, selected: str | None, session: dict[str, Any] | None) -> list[Any]:
         user_id = user_of(self.services.session_signer, session)
@@ -598,11 +663,22 @@ class SoulTab:
             return skip
         texts = dict(zip(CARD_FIELDS, values[: len(CARD_FIELDS)], strict=True))
         tags_text, lore = values[len(CARD_FIELDS)], values[len(CARD_FIELDS) + 1]
+        rest = values[len(CARD_FIELDS) + 2 :]
         soul = self.services.soul
+        user_id = user_of(self.services.session_signer, session)
         try:
+            ikar = None
+            if rest:  # the voice: only a changed one rewrites the card's settings
+                settings = (await soul.persona_for_async(user_id, persona_id)).settings
+                voice = voice_value(rest[0])
+                if voice != settings.voice:
+                    ikar = IkarSoulSettings.model_validate(
+                        {**settings.model_dump(mode="json"), "voice": voice}
+                    )
             update = PersonaUpdate(
                 **{name: str(value or "") for name, value in texts.items()},
                 tags=[tag.strip() for tag in str(tags_text or "").split(",") if tag.strip()],
+                ikar=ikar,
             )
             edits = lore_edits(lore)
         except ValidationError as exc:
@@ -611,7 +687,9 @@ class SoulTab:
             )
             gr.Warning(t("soul.bad_edit", lang, detail=detail))
             return skip
-        user_id = user_of(self.services.session_signer, session)
+        except IkarError as exc:  # deleted in another browser tab meanwhile
+            warn(exc, lang)
+            return skip
         try:
             # A shipped or shared persona is copied on the first edit: go on with the copy.
             saved = await soul.update_persona_async(persona_id, update, user_id)
@@ -624,6 +702,35 @@ class SoulTab:
             await self._choices(saved.id, user_id),
             *await self.editor(saved.id, lang, user_id),
         ]
+
+    async def on_listen(
+        self, persona_id: str | None, voice: str | None, session: dict[str, Any]
+    ) -> Any:
+        """A short sample in the chosen voice (the file's path), or a warning saying why not.
+
+        The sample is in the persona's language; a voice of another language reads it in its
+        own (a Russian voice cannot read an English sentence, nor the reverse). "Auto" plays
+        the voice the persona's language gets.
+        """
+        lang = _lang(session)
+        if not persona_id:
+            gr.Warning(t("soul.no_persona", lang))
+            return gr.skip()
+        user_id = user_of(self.services.session_signer, session)
+        media = self.services.media
+        chosen = voice_value(voice)
+        try:
+            persona = await self.services.soul.persona_for_async(user_id, persona_id)
+            sample_lang: Lang = persona.language
+            if chosen is not None:
+                spoken = normalize_language((await media.resolve_voice("", chosen)).language)
+                sample_lang = normalize_lang(spoken) if spoken in ("ru", "en") else sample_lang
+            sample = t("soul.voice_sample", sample_lang, name=persona.name)
+            art = await media.tts(sample, chosen, language=sample_lang, owner=user_id)
+        except IkarError as exc:  # not installed, no voice for the language, queue full...
+            warn(exc, lang)
+            return gr.skip()
+        return str(art.path) if art.path else gr.skip()
 
     async def on_import(self, path: str | None, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)

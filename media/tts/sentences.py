@@ -77,3 +77,25 @@ def _cut(sentence: str, max_chars: int) -> list[str]:
     if rest:
         out.append(rest)
     return out
+
+
+def leading_sentences(text: str, max_chars: int) -> str:
+    """The clean text's first sentences that fit in `max_chars` (a long reply spoken aloud).
+
+    Why not refuse or cut mid-word: a chat reply longer than the speech limit should still be
+    heard, and it is better heard up to a sentence's end. A first sentence that is itself too
+    long is cut at a comma or a space, like any run-on sentence.
+    """
+    clean = clean_speech_text(text)
+    if len(clean) <= max_chars:
+        return clean
+    kept: list[str] = []
+    size = 0
+    for line in clean.split("\n"):
+        for sentence in _BOUNDARY.split(line):
+            for piece in _cut(sentence.strip(), max_chars):
+                if size + len(piece) + 1 > max_chars:
+                    return " ".join(kept) if kept else piece[:max_chars]
+                kept.append(piece)
+                size += len(piece) + 1
+    return " ".join(kept)

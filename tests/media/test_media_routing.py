@@ -18,7 +18,7 @@ from media.language import detect_language, normalize_language
 from media.tts.festival_engine import FestivalEngine
 from media.tts.piper_engine import PiperEngine, bundled_voice_paths
 from media.tts.router import VoiceRouter
-from media.tts.sentences import clean_speech_text, split_sentences
+from media.tts.sentences import clean_speech_text, leading_sentences, split_sentences
 
 JOE = "en_US-joe-medium"
 RU = "festival-msu_ru_nsh_clunits"
@@ -72,6 +72,17 @@ def test_split_sentences_keeps_abbreviations_and_cuts_long_ones() -> None:
     assert all(len(p) <= 120 for p in pieces) and " ".join(pieces) == long
     assert [len(p) for p in split_sentences("а" * 700, 300)] == [300, 300, 100]
     assert split_sentences("... !!! ---", 300) == []
+
+
+def test_leading_sentences_keep_whole_sentences_within_the_limit() -> None:
+    text = "Первое предложение. Второе предложение! Третье?\x00 Четвёртое."
+    assert leading_sentences(text, 1000) == clean_speech_text(text)
+    assert leading_sentences(text, 45) == "Первое предложение. Второе предложение!"
+    assert leading_sentences(text, 25) == "Первое предложение."
+    cut = leading_sentences("слово, " * 100, 50)
+    assert 0 < len(cut) <= 50 and cut.startswith("слово,")
+    assert len(leading_sentences("а" * 500, 100)) == 100
+    assert leading_sentences("\x00\x01", 10) == ""
 
 
 # -- the router on the real engines -------------------------------------------------------

@@ -262,6 +262,76 @@ def test_lore_edits_read_rows_by_position_and_tolerate_blank_cells() -> None:
     assert lore_edits(None) == [] and lore_edits(pd.DataFrame()) == []
 
 
+# -- the persona's voice ----------------------------------------------------------------
+RUSSIAN_VOICE = "festival-msu_ru_nsh_clunits"
+JOE = "en_US-joe-medium"
+
+
+def wav_rate(path: str) -> int:
+    import wave
+
+    with wave.open(path) as w:
+        return w.getframerate()
+
+
+def test_editor_lists_the_installed_voices_and_auto(tab: SoulTab) -> None:
+    voice = run(tab.editor("chatumba", "en"))[-1]
+    assert voice["value"] == "auto"
+    values = [value for _, value in voice["choices"]]
+    assert values[0] == "auto" and RUSSIAN_VOICE in values and JOE in values
+    assert voice["choices"][0][0] == "Auto: by the reply's language"
+    ru = run(tab.editor("chatumba", "ru"))[-1]
+    assert ru["choices"][0][0] == "Авто: по языку ответа"
+    labels = dict((value, label) for label, value in voice["choices"])
+    assert labels[RUSSIAN_VOICE] == f"{RUSSIAN_VOICE} · ru · festival"
+
+
+def test_save_sets_and_clears_the_persona_voice(tab: SoulTab, services: Services) -> None:
+    values = run(tab.editor("chatumba", "en"))
+    out = run(tab.on_save("chatumba", dict(EN), *values[:-1], RUSSIAN_VOICE))
+    copy_id = out[0]["value"]
+    assert services.soul.get_persona(copy_id).settings.voice == RUSSIAN_VOICE
+    assert services.soul.get_persona("chatumba").settings.voice is None  # shipped one kept
+    assert out[-1]["value"] == RUSSIAN_VOICE
+    card = json.loads(run(tab.services.soul.export_card_async(copy_id, "json", EN["user_id"])))
+    assert card["data"]["extensions"]["ikar"]["voice"] == RUSSIAN_VOICE
+    values = run(tab.editor(copy_id, "en"))
+    run(tab.on_save(copy_id, dict(EN), *values[:-1], "auto"))
+    assert services.soul.get_persona(copy_id).settings.voice is None
+
+
+def test_a_voice_this_install_lacks_stays_listed_and_saved(
+    tab: SoulTab, services: Services
+) -> None:
+    raw = json.loads((FIXTURES / "card_v2.json").read_text(encoding="utf-8"))
+    raw["data"]["extensions"]["ikar"] = {"voice": "ru_RU-gone-medium"}
+    persona = services.soul.import_card(
+        json.dumps(raw).encode(), "gone.json", owner_id=RU["user_id"]
+    )
+    values = run(tab.editor(persona.id, "ru", RU["user_id"]))
+    voice = values[-1]
+    assert voice["value"] == "ru_RU-gone-medium"
+    assert ("ru_RU-gone-medium (не установлен)", "ru_RU-gone-medium") in voice["choices"]
+    run(tab.on_save(persona.id, dict(RU), *values))  # the editor's own values: unchanged
+    assert services.soul.get_persona(persona.id).settings.voice == "ru_RU-gone-medium"
+
+
+@pytest.mark.slow
+def test_listen_speaks_a_sample_in_the_chosen_voice(tab: SoulTab) -> None:
+    russian = run(tab.on_listen("chatumba", RUSSIAN_VOICE, dict(RU)))
+    assert isinstance(russian, str) and wav_rate(russian) == 16000
+    auto = run(tab.on_listen("chatumba", "auto", dict(EN)))  # Чатумба speaks Russian
+    assert isinstance(auto, str) and wav_rate(auto) == 16000
+    english = run(tab.on_listen("chatumba", JOE, dict(EN)))  # joe reads the English sample
+    assert isinstance(english, str) and wav_rate(english) == 22050
+    with pytest.warns(UserWarning, match="Неизвестный голос"):
+        assert is_skip(run(tab.on_listen("chatumba", "ru_RU-gone-medium", dict(RU))))
+    with pytest.warns(UserWarning, match="Unknown voice"):
+        run(tab.on_listen("chatumba", "ru_RU-gone-medium", dict(EN)))
+    with pytest.warns(UserWarning, match="No persona selected"):
+        run(tab.on_listen(None, "auto", dict(EN)))
+
+
 # -- real browser -----------------------------------------------------------------------
 
 
@@ -294,3 +364,31 @@ def test_browser_soul_tab_shows_state_and_raises_consciousness(live_server: Live
         users = {row[0] for row in rows.fetchall()}
     raised = [u for u in users if soul.get_state(u, "chatumba").consciousness > 0.14]
     assert len(raised) == 1 and raised[0].startswith("web-")
+
+
+@pytest.mark.browser
+def test_browser_voice_picker_plays_a_sample(live_server: LiveServer) -> None:
+    """The editor's voice list holds the installed voices; "listen" plays festival's sample."""
+    with browser_page(viewport={"width": 1400, "height": 1000}) as page:
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        page.get_by_role("tab", name=re.compile("Душа|Soul")).click()
+        page.locator("#soul-state-view").wait_for(timeout=30_000)
+        page.get_by_text(re.compile("Редактор персоны|Persona editor")).click()
+        picker = page.locator("#soul-voice input")
+        picker.wait_for(timeout=30_000)
+        assert re.search("Авто|Auto", picker.input_value())
+        picker.click()
+        option = page.get_by_role("option", name=re.compile(RUSSIAN_VOICE))
+        option.wait_for(timeout=30_000)
+        option.click()
+        assert RUSSIAN_VOICE in picker.input_value()
+        page.click("#soul-voice-listen")
+        # gradio's player shows the sample's file (a download link) and its duration.
+        sample = page.locator("#soul-voice-sample a.download-link[href$='.wav']")
+        sample.wait_for(timeout=120_000)
+        page.wait_for_function(  # the waveform shows the length once the audio is decoded
+            "() => { const d = document.querySelector('#soul-voice-sample #duration');"
+            " return !!d && !['', '0:00'].includes(d.textContent.trim()); }",
+            timeout=60_000,
+        )
