@@ -95,7 +95,7 @@ def stream_raw(llm: Any, messages: list[ChatMessage], params: dict[str, Any]) ->
     last = 0.0
     tokens = 0
     for chunk in llm.create_chat_completion(
-        messages=[m.model_dump() for m in messages], stream=True, **params
+        messages=[m.wire() for m in messages], stream=True, **params
     ):
         if chunk["choices"][0].get("delta", {}).get("content"):
             last = time.perf_counter() - started

@@ -106,7 +106,7 @@ class OpenAICompatBackend(ProfileLimits):
         s = self.profile.sampling
         body: dict[str, Any] = {
             "model": self.profile.api_model or self.profile.name,
-            "messages": [m.model_dump() for m in messages],
+            "messages": [m.wire() for m in messages],
             "stream": True,
             "max_tokens": max_tokens,
             "temperature": s.temperature if params.temperature is None else params.temperature,

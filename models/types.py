@@ -11,6 +11,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Role = Literal["system", "user", "assistant"]
+# "prefix": this message ends the stable prefix (persona card + example dialogue) that many
+#   conversations share; a local backend keeps a saved KV state of everything up to here.
+# "volatile": this message belongs to this turn's prompt only (the soul's state note); a local
+#   backend cuts it out of its KV cache after the reply, since the next prompt will not hold it.
+CacheHint = Literal["prefix", "volatile"]
 
 
 class ChatMessage(BaseModel):
@@ -18,6 +23,11 @@ class ChatMessage(BaseModel):
 
     role: Role
     content: str
+    cache: CacheHint | None = None
+
+    def wire(self) -> dict[str, str]:
+        """The message as chat APIs take it (the cache hint is ours, not the model's)."""
+        return {"role": self.role, "content": self.content}
 
 
 class SamplingParams(BaseModel):
@@ -36,6 +46,8 @@ class Usage(BaseModel):
     """What one generation cost, measured by the backend."""
 
     prompt_tokens: int = 0
+    # Prompt tokens whose KV came from a cache (live context, saved state or the server's).
+    cached_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token_s: float | None = None
     total_s: float = 0.0
