@@ -116,6 +116,10 @@ class ChatRenderer:
             self._heads.move_to_end(head_text)
         return cached
 
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of plain text inside a prompt (special tokens as the template writes them)."""
+        return self._tokenize(text)
+
     def _tokenize(self, text: str) -> list[int]:
         # As llama-cpp-python's chat handler: the template adds special tokens itself.
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))

@@ -109,6 +109,12 @@ class LlamaCppBackend(ProfileLimits):
             return StateCacheStats(enabled=False, directory=None)
         return states.stats()
 
+    def sync_states(self) -> None:
+        """Wait until every state being written is on disk (tests, the bench, shutdown)."""
+        states = self._states
+        if states is not None:
+            states.store.wait()
+
     def _mark(self) -> None:
         self._local.is_worker = True
 

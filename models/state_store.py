@@ -252,6 +252,10 @@ class StateStore:
         data = entry.data
         if data is None:
             return
+        if entry.nbytes > self._disk_budget:  # would push everything else out, and still not fit
+            if entry.spill:
+                self._entries.pop(entry.key, None)
+            return
         entry.writing = True
         self._pending.append(self._writer.submit(self._write, entry, data))
 
