@@ -106,7 +106,7 @@ class LlamaCppBackend(ProfileLimits):
         """RAM and disk held by saved KV states, and how often they saved work."""
         states = self._states
         if states is None:
-            return StateCacheStats(enabled=False, directory=None)
+            return StateCacheStats(enabled=False)
         return states.stats()
 
     def sync_states(self) -> None:

@@ -105,7 +105,7 @@ class OpenAICompatBackend(ProfileLimits):
         return 0
 
     def cache_stats(self) -> StateCacheStats:
-        return StateCacheStats(enabled=False, directory=None)
+        return StateCacheStats(enabled=False)
 
     def count_tokens(self, text: str) -> int:
         return int(len(text) / _CHARS_PER_TOKEN) + 1

@@ -165,7 +165,7 @@ class PromptStateCache:
             counts = dict(self._counts)
         return StateCacheStats(
             enabled=True,
-            directory=str(self.directory) if self.directory else None,
+            on_disk=self.directory is not None,
             **self.store.stats(),
             **counts,
         )

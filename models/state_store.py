@@ -53,7 +53,9 @@ class StateCacheStats(BaseModel):
     """What the state caches hold and how they were used (for /health and the bench)."""
 
     enabled: bool
-    directory: str | None
+    on_disk: bool = (
+        False  # states are also saved to disk (the folder is not shown: /health is public)
+    )
     prefix_states: int = 0
     conversation_states: int = 0
     ram_bytes: int = 0

@@ -73,4 +73,4 @@ class ScriptedBackend:
         return 0
 
     def cache_stats(self) -> StateCacheStats:
-        return StateCacheStats(enabled=False, directory=None)
+        return StateCacheStats(enabled=False)
