@@ -73,6 +73,7 @@ class Turn:
     conv: str  # scenario's conversation name
     text: str
     group: int = 0  # turns with the same non-zero group are sent at once
+    prompt: list[ChatMessage] | None = None  # what the app sent (None: it answered itself)
     app: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
@@ -132,6 +133,7 @@ def stream_app(url: str, turn: Turn, conversation_id: str | None) -> dict[str, A
         "tokens": usage.get("completion_tokens", tokens),
         "evaluated": usage.get("prompt_tokens", 0) - usage.get("cached_tokens", 0),
         "conversation_id": done.get("conversation_id"),
+        "model_called": bool(usage),  # a persona's pause is answered without the model
     }
 
 
@@ -159,8 +161,11 @@ def run_phase(url: str, turns: list[Turn], convs: dict[str, str | None]) -> None
         for turn in group:
 
             def go(t: Turn = turn) -> None:
-                t.app = stream_app(url, t, convs.get(t.conv))
-                convs[t.conv] = t.app["conversation_id"]
+                try:
+                    t.app = stream_app(url, t, convs.get(t.conv))
+                    convs[t.conv] = t.app["conversation_id"]
+                except (RuntimeError, httpx.HTTPError) as exc:
+                    print(f"turn of {t.user} failed: {exc}", flush=True)
 
             threads.append(threading.Thread(target=go))
         for t in threads:
@@ -318,9 +323,24 @@ def stream_server(url: str, messages: list[ChatMessage], params: dict[str, Any])
     return _timings(first, last, total, n) | {"tokens": n}
 
 
+def match_prompts(phase: list[Turn], sent: list[list[ChatMessage]]) -> list[Turn]:
+    """Pair each turn with the prompt the app logged for it (log order); turns the app
+    answered without the model (a persona's pause, a failed turn) get none."""
+    pending = [t for t in phase if t.app.get("model_called")]
+    used: list[Turn] = []
+    for messages in sent:
+        text = messages[-1].content if messages else ""
+        turn = next((t for t in pending if t.text == text), None)
+        if turn is None:
+            continue
+        pending.remove(turn)
+        turn.prompt = messages
+        used.append(turn)
+    return used  # in the order the app sent them
+
+
 def replay(
     phases: list[list[Turn]],
-    prompts: list[list[list[ChatMessage]]],
     side: str,
     fresh: Callable[[], Any],
     send: Callable[[Any, list[ChatMessage]], dict[str, Any]],
@@ -328,11 +348,12 @@ def replay(
 ) -> None:
     """Same prompts, same order, a fresh engine per phase; a concurrent group waits in a
     queue on the one model, so each one's TTFT includes the whole turns before it."""
-    for turns, sent in zip(phases, prompts, strict=True):
+    for turns in phases:
         engine = fresh()
         queued = 0.0
-        for turn, messages in zip(turns, sent, strict=True):
-            result = send(engine, messages)
+        for turn in turns:
+            assert turn.prompt is not None
+            result = send(engine, turn.prompt)
             if turn.group:
                 result["ttft"] += queued
                 queued += result["total"]
@@ -341,8 +362,10 @@ def replay(
 
 
 # -- report -----------------------------------------------------------------------------------
-def report(phases: list[list[Turn]], with_server: bool) -> None:
+def report(phases: list[list[Turn]], with_server: bool, skipped: int) -> None:
     turns = [t for phase in phases for t in phase]
+    if skipped:
+        print(f"\n({skipped} turns answered without the model, e.g. a persona's pause, left out)")
     labels = list(dict.fromkeys(t.label for t in turns))
 
     def med(label: str, side: str, key: str) -> float:
@@ -462,8 +485,12 @@ def main() -> None:
             print(f"app: {sum(len(p) for p in phases[: len(caches)])} turns done", flush=True)
         lines = prompt_log.read_text(encoding="utf-8").splitlines()
         sent_all = [[ChatMessage(**m) for m in json.loads(line)] for line in lines]
-        assert len(sent_all) == sum(len(p) for p in phases), "every turn's prompt was logged"
-        prompts = [sent_all[: len(phases[0])], sent_all[len(phases[0]) :]]
+        called = [sum(bool(t.app.get("model_called")) for t in phase) for phase in phases]
+        assert len(sent_all) == sum(called), "every model call's prompt was logged"
+        measured = [
+            match_prompts(phases[0], sent_all[: called[0]]),
+            match_prompts(phases[1], sent_all[called[0] :]),
+        ]
 
         import llama_cpp
 
@@ -477,8 +504,7 @@ def main() -> None:
             "repeat_penalty": profile.sampling.repeat_penalty,
         }
         replay(
-            phases,
-            prompts,
+            measured,
             "raw",
             lambda: open_raw(path, profile, args.threads),
             lambda llm, messages: stream_raw(llm, renderer, messages, params),
@@ -489,8 +515,7 @@ def main() -> None:
         if with_server:
             try:
                 replay(
-                    phases,
-                    prompts,
+                    measured,
                     "server",
                     lambda: start_server(path, profile, args.threads),
                     lambda srv, messages: stream_server(srv[1], messages, params),
@@ -500,7 +525,7 @@ def main() -> None:
                 print(f"llama_cpp.server skipped: {exc}")
                 with_server = False
 
-        report(phases, with_server)
+        report(measured, with_server, sum(len(p) for p in phases) - sum(called))
         print("\n## The app's KV state caches (from /health)")
         for name, figures in zip(("before the restart", "at the end"), caches, strict=False):
             print(
