@@ -12,8 +12,10 @@ llama_cpp.server with its prompt cache), on the same prompts, side by side in on
    sent to the model (IKAR_DEBUG_PROMPT_LOG).
 2. Raw llama-cpp-python (same GGUF, n_ctx, threads, greedy sampling) streams the same
    messages in the same order - what a naive app does: one `Llama`, llama.cpp's own
-   longest-common-prefix reuse, a new `Llama` at the restart. Concurrent requests queue on
-   the one model, so their raw TTFT adds the waiting time of those before them.
+   longest-common-prefix reuse, a new `Llama` at the restart. Each prompt is replayed right
+   after the app answered it (the app idle meanwhile), so both sides share the machine's
+   load of the moment. Concurrent requests queue on the one model, so their raw TTFT adds
+   the waiting time of those before them.
 3. `llama_cpp.server --cache true` (its RAM prompt cache) gets the same prompts over HTTP,
    restarted at the same point (`--no-server` skips it).
 
@@ -149,8 +151,13 @@ def _timings(first: float | None, last: float, total: float, tokens: int) -> dic
     }
 
 
-def run_phase(url: str, turns: list[Turn], convs: dict[str, str | None]) -> None:
-    """Sequential turns one by one; a concurrent group all at once."""
+def run_phase(
+    url: str,
+    turns: list[Turn],
+    convs: dict[str, str | None],
+    after: Callable[[list[Turn]], None],
+) -> None:
+    """Sequential turns one by one; a concurrent group all at once; `after` each of them."""
     i = 0
     while i < len(turns):
         group = [turns[i]]
@@ -174,6 +181,7 @@ def run_phase(url: str, turns: list[Turn], convs: dict[str, str | None]) -> None
                 time.sleep(0.05)  # in order, so the prompt log and the replay agree
         for t in threads:
             t.join()
+        after(group)
         i += len(group)
 
 
@@ -339,6 +347,53 @@ def match_prompts(phase: list[Turn], sent: list[list[ChatMessage]]) -> list[Turn
     return used  # in the order the app sent them
 
 
+class PromptLog:
+    """The app's prompt log, read as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen = 0
+
+    def new(self) -> list[list[ChatMessage]]:
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        fresh, self.seen = lines[self.seen :], len(lines)
+        return [[ChatMessage(**m) for m in json.loads(line)] for line in fresh]
+
+
+class RawSide:
+    """Raw llama-cpp-python replaying each prompt right after the app answered it (the app
+    is idle meanwhile), so both sides run under the same machine load."""
+
+    def __init__(
+        self, open_engine: Callable[[], Any], renderer: ChatRenderer, params: dict[str, Any]
+    ):
+        self.open_engine = open_engine
+        self.renderer = renderer
+        self.params = params
+        self.llm: Any = None
+
+    def restart(self) -> None:
+        self.close()
+        self.llm = self.open_engine()
+
+    def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+    def run(self, turns: list[Turn]) -> None:
+        queued = 0.0
+        for turn in turns:
+            assert turn.prompt is not None
+            result = stream_raw(self.llm, self.renderer, turn.prompt, self.params)
+            if turn.group:  # waiting behind the requests that came first
+                result["ttft"] += queued
+                queued += result["total"]
+            turn.raw = result
+
+
 def replay(
     phases: list[list[Turn]],
     side: str,
@@ -471,27 +526,6 @@ def main() -> None:
             "IKAR_INNER_LIFE": "false",
             "IKAR_CHAT_RATE_PER_MIN": "1000000",
         }
-        convs: dict[str, str | None] = {}
-        starts = []
-        caches = []
-        for phase in phases:
-            proc, url, health, ready = start_app(env)
-            starts.append((health, ready))
-            try:
-                run_phase(url, phase, convs)
-                caches.append(cache_figures(url))
-            finally:
-                stop(proc)
-            print(f"app: {sum(len(p) for p in phases[: len(caches)])} turns done", flush=True)
-        lines = prompt_log.read_text(encoding="utf-8").splitlines()
-        sent_all = [[ChatMessage(**m) for m in json.loads(line)] for line in lines]
-        called = [sum(bool(t.app.get("model_called")) for t in phase) for phase in phases]
-        assert len(sent_all) == sum(called), "every model call's prompt was logged"
-        measured = [
-            match_prompts(phases[0], sent_all[: called[0]]),
-            match_prompts(phases[1], sent_all[called[0] :]),
-        ]
-
         import llama_cpp
 
         vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
@@ -503,14 +537,32 @@ def main() -> None:
             "top_k": profile.sampling.top_k,
             "repeat_penalty": profile.sampling.repeat_penalty,
         }
-        replay(
-            measured,
-            "raw",
-            lambda: open_raw(path, profile, args.threads),
-            lambda llm, messages: stream_raw(llm, renderer, messages, params),
-            lambda llm: llm.close(),
-        )
-        print("raw llama-cpp-python: done", flush=True)
+        raw = RawSide(lambda: open_raw(path, profile, args.threads), renderer, params)
+        log = PromptLog(prompt_log)
+        convs: dict[str, str | None] = {}
+        starts = []
+        caches = []
+        measured: list[list[Turn]] = []
+        for phase in phases:
+            raw.restart()  # a naive app restarts cold
+            order: list[Turn] = []
+
+            def after(group: list[Turn], order: list[Turn] = order) -> None:
+                sent = match_prompts(group, log.new())
+                order.extend(sent)
+                raw.run(sent)
+
+            proc, url, health, ready = start_app(env)
+            starts.append((health, ready))
+            try:
+                run_phase(url, phase, convs, after)
+                caches.append(cache_figures(url))
+            finally:
+                stop(proc)
+            measured.append(order)
+            print(f"app and raw: {sum(len(p) for p in measured)} turns done", flush=True)
+        raw.close()
+        called = sum(len(p) for p in measured)
         with_server = not args.no_server
         if with_server:
             try:
@@ -525,7 +577,7 @@ def main() -> None:
                 print(f"llama_cpp.server skipped: {exc}")
                 with_server = False
 
-        report(measured, with_server, sum(len(p) for p in phases) - sum(called))
+        report(measured, with_server, sum(len(p) for p in phases) - called)
         print("\n## The app's KV state caches (from /health)")
         for name, figures in zip(("before the restart", "at the end"), caches, strict=False):
             print(

@@ -26,7 +26,7 @@ class StateCacheSettings(BaseModel):
     enabled: bool = True
     ram_mb: int = Field(default=512, ge=0, description="Conversation states kept in RAM.")
     prefix_ram_mb: int = Field(default=256, ge=0, description="Persona prefix states in RAM.")
-    disk_mb: int = Field(default=4096, ge=0, description="All states on disk (0 = none).")
+    disk_mb: int = Field(default=2048, ge=0, description="All states on disk (0 = none).")
     dir: Path | None = Field(
         default=None, description="Where states are saved; default <models_dir>/kv-states."
     )
