@@ -1,101 +1,11 @@
-"""Start IKAR: `python launch.py [--host H] [--port P] [--share] [--config FILE]`."""
+"""Start IKAR from a checkout: `python launch.py [--host H] [--port P] [--share] [--config FILE]`.
 
-from __future__ import annotations
+Same flags and checks as the `ikar` command of an installed package (both call app.cli.main).
+"""
 
-import argparse
-import errno
-import os
-import socket
 import sys
-import threading
-from pathlib import Path
 
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="IKAR — local-first AI companion")
-    parser.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default 6666)")
-    parser.add_argument("--share", action="store_true", help="also open a Gradio share link")
-    parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
-    return parser.parse_args(argv)
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                return False
-            raise
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # Nothing leaves the machine: no Gradio telemetry, and no model-hub lookups unless the
-    # user allowed a hub id for pictures (IKAR_MEDIA__IMAGE__ALLOW_NETWORK).
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from config.settings import SettingsError, load_settings
-
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    try:
-        settings = load_settings(args.config, **overrides)
-    except SettingsError as exc:
-        print(f"ikar: {exc}", file=sys.stderr)
-        return 2
-    if not settings.media.image.allow_network:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if not port_is_free(settings.host, settings.port):
-        print(
-            f"ikar: port {settings.port} on {settings.host} is busy "
-            f"(another IKAR running?). Use --port.",
-            file=sys.stderr,
-        )
-        return 2
-
-    import uvicorn
-
-    from app.factory import create_app
-    from app.security.exposure import ExposureError
-    from app.soul import SoulError
-    from models.profiles import ProfileError
-
-    try:
-        app = create_app(settings, share=args.share)
-    except (ProfileError, ExposureError, SoulError, ValueError, OSError) as exc:
-        print(f"ikar: cannot start: {exc}", file=sys.stderr)
-        return 2
-    local = settings.host in ("127.0.0.1", "::1", "localhost")
-    url = f"http://{'localhost' if local else settings.host}:{settings.port}"
-    print(f"IKAR is running at {url}  (Ctrl+C to stop)", flush=True)
-    if args.share:
-        threading.Thread(target=open_share_tunnel, args=(settings.port,), daemon=True).start()
-    # log_config=None keeps IKAR's JSON log handlers on uvicorn's loggers too.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
-    return 0
-
-
-def open_share_tunnel(port: int) -> None:
-    """A public gradio.live link to this server. Needs internet; without it, say so and go on."""
-    import secrets
-    import time
-
-    from gradio.networking import setup_tunnel
-
-    time.sleep(2.0)  # let uvicorn bind first
-    try:
-        link = setup_tunnel("127.0.0.1", port, secrets.token_urlsafe(32), None, None)
-    except Exception as exc:
-        print(
-            f"ikar: --share failed (no internet or no tunnel binary?): {exc}. "
-            "The app keeps running locally.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return
-    print(f"Public link: {link}", flush=True)
-
+from app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import gradio as gr
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from app.api import (
     admin_routes,
     chat_routes,
+    download_routes,
     health_routes,
     media_routes,
     memory_routes,
@@ -23,18 +23,16 @@ from app.composition import Services, build_services
 from app.observability.logging import configure_logging
 from app.observability.middleware import HttpMetricsMiddleware, RequestIdMiddleware
 from app.security.cors import add_cors
-from app.security.errors import (
-    SecurityError,
-    SecurityHTTPException,
-    security_exception_handler,
-    to_http,
-)
 from app.security.exposure import exposure_check
 from app.security.limits import BodySizeLimitMiddleware
-from app.soul import SoulError
+from app.security.login_throttle import LoginThrottleMiddleware
 from app.ui.blocks import build_ui
 from config.settings import Settings
-from media.errors import MediaError
+
+LOGIN_MESSAGE = (
+    "ИКАР: войдите. После {n} неверных паролей вход блокируется на время. / "
+    "IKAR: please sign in. After {n} wrong passwords, signing in is blocked for a while."
+)
 
 
 def create_app(
@@ -68,21 +66,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
-    install_error_handlers(app)
-    app.add_exception_handler(SecurityHTTPException, security_exception_handler)
-
-    @app.exception_handler(SecurityError)
-    async def _security(request: Request, exc: SecurityError) -> JSONResponse:
-        http = to_http(exc, request.headers.get("accept-language"))
-        return await security_exception_handler(request, http)  # type: ignore[return-value]
-
-    @app.exception_handler(MediaError)
-    async def _media(_: Request, exc: MediaError) -> JSONResponse:
-        return media_routes.media_error_response(exc)
-
-    @app.exception_handler(SoulError)
-    async def _soul(_: Request, exc: SoulError) -> JSONResponse:
-        return soul_routes.soul_error_response(exc)
+    install_error_handlers(app)  # the one REST error handler, for every IkarError
 
     app.include_router(health_routes.router)
     app.include_router(ops_routes.router)
@@ -91,6 +75,7 @@ def create_app(
     app.include_router(memory_routes.router)
     app.include_router(media_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(download_routes.router)
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)
@@ -103,10 +88,19 @@ def create_app(
         show_error=False,
         allowed_paths=[str(settings.resolved_cache_dir / "artifacts")],
         auth=services.auth.gradio_auth if uses_accounts else None,
-        auth_message="ИКАР: войдите / IKAR: please sign in" if uses_accounts else None,
+        auth_message=LOGIN_MESSAGE.format(n=settings.login_lockout_after)
+        if uses_accounts
+        else None,
         max_file_size=settings.max_upload_bytes,
     )
-    # The last middleware added runs first: request id -> metrics -> CORS -> body limit -> app.
+    # gradio checks that every file input names a file uploaded to its upload folder (and
+    # every file output one the app may serve) only once it "has launched"; mounting never
+    # sets that, which left any server path readable through a raw queue call. Turn the
+    # check on; the handlers check again (app/ui/uploads.py).
+    blocks.has_launched = True
+    # The last middleware added runs first:
+    # request id -> metrics -> CORS -> body limit -> login throttle -> app.
+    app.add_middleware(LoginThrottleMiddleware, throttle=services.login_throttle)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from app.locales import admin, core, media, memory, security, soul
+from config.errors import MessageKey
 
 Lang = Literal["ru", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "en")
@@ -39,12 +40,18 @@ def normalize_lang(lang: str | None, default: Lang = "ru") -> Lang:
 
 
 def t(key: str, lang: str | None = "ru", **params: Any) -> str:
-    """The message for `key` in `lang`; an unknown key comes back as itself (visible, not fatal)."""
+    """The message for `key` in `lang`; an unknown key comes back as itself (visible, not fatal).
+
+    A parameter that is a `MessageKey` is translated too (unknown: its last part)."""
     pair = MESSAGES.get(key)
     if pair is None:
         return key
     text = pair[0] if normalize_lang(lang) == "ru" else pair[1]
     if params:
+        params = {
+            name: _nested(value, lang) if isinstance(value, MessageKey) else value
+            for name, value in params.items()
+        }
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):
@@ -52,6 +59,5 @@ def t(key: str, lang: str | None = "ru", **params: Any) -> str:
     return text
 
 
-def both(key: str, **params: Any) -> dict[str, str]:
-    """Both languages at once, for API error bodies."""
-    return {lang: t(key, lang, **params) for lang in LANGS}
+def _nested(key: MessageKey, lang: str | None) -> str:
+    return t(key, lang) if key in MESSAGES else key.rsplit(".", 1)[-1]

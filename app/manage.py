@@ -3,6 +3,7 @@
     python -m app.manage add-user NAME [--admin]   # password: prompted, or one line on stdin
     python -m app.manage issue-token NAME          # prints a new API token (rotates the old)
     python -m app.manage list-users
+    python -m app.manage local-mode                # back to single-user mode, no accounts
 
 Settings come from the environment (`IKAR_DATA_DIR`, ...) or `--config FILE`, as for
 `launch.py`. Only the core tables are touched, so no model or engine is loaded.
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from app.security.users_auth import UserAuthenticator, UserExistsError
+from app.security.users_auth import AccountsExistError, UserAuthenticator, UserExistsError
 from app.storage.database import Database
 from app.storage.repositories import UserRepository, migrate_core
 from config.settings import SettingsError, load_settings
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("issue-token", help="create or rotate a user's API token")
     token.add_argument("name")
     commands.add_parser("list-users", help="list users")
+    commands.add_parser(
+        "local-mode",
+        help="open the app without login again (only once no account has a password)",
+    )
     return parser
 
 
@@ -97,6 +102,14 @@ def main(
                 return 1
             # The only place the plain token ever appears: shown once, stored hashed.
             print(auth.issue_api_token(found), file=out)
+            return 0
+        if args.command == "local-mode":
+            try:
+                auth.open_local_mode()
+            except AccountsExistError:
+                print("ikar: accounts with passwords exist; delete them first", file=sys.stderr)
+                return 1
+            print("local mode: the app opens without login (loopback only)", file=out)
             return 0
         for user in UserRepository(db).list():
             flag = " (admin)" if user.is_admin else ""

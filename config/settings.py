@@ -12,13 +12,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media.config import MediaConfig
 from memory.config import MemoryConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent
+
+# The admin token's two names: IKAR's own, and the seed's (Docker setups use it). One setting;
+# when both are set, the first wins and the start-up log says they differ.
+ADMIN_TOKEN_NAMES = ("IKAR_ADMIN_TOKEN", "ADMIN_API_TOKEN")
 
 
 def default_data_dir() -> Path:
@@ -38,6 +43,7 @@ class Settings(BaseSettings):
         extra="ignore",
         validate_default=True,
         env_nested_delimiter="__",
+        populate_by_name=True,
     )
 
     # Paths
@@ -75,6 +81,23 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     admin_lockout_after: int = Field(default=5, ge=1)
     admin_lockout_s: float = Field(default=300.0, ge=1.0)
+    login_lockout_after: int = Field(
+        default=5, ge=1, description="Wrong passwords from one address before a lockout."
+    )
+    login_account_lockout_after: int = Field(
+        default=20, ge=1, description="Wrong passwords for one account (any address)."
+    )
+    login_lockout_s: float = Field(default=300.0, ge=1.0, description="Login lockout length.")
+    ui_session_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=60.0,
+        description="How long a browser session stays valid without a page load.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed "
+        "(empty: none, the peer address is the client).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     debug_prompt_log: Path | None = Field(
         default=None, description="Append every model prompt to this JSONL file (debugging)."
@@ -91,7 +114,11 @@ class Settings(BaseSettings):
     media: MediaConfig = Field(default_factory=MediaConfig)
 
     # Secrets: no defaults, ever.
-    admin_token: SecretStr | None = None
+    admin_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(*ADMIN_TOKEN_NAMES),
+        description="Admin tab and /api/admin/* (IKAR_ADMIN_TOKEN or ADMIN_API_TOKEN).",
+    )
 
     @field_validator("cors_origins")
     @classmethod
@@ -143,9 +170,24 @@ def _explicit_env(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in settings.model_fields_set}
 
 
+def admin_token_conflict(env_file: Path | None = Path(".env")) -> str | None:
+    """A warning when IKAR_ADMIN_TOKEN and ADMIN_API_TOKEN are both set and differ.
+
+    Read like the settings read them (process environment first, then `.env`); the values
+    themselves never appear in the message.
+    """
+    file_values = dotenv_values(env_file) if env_file is not None and env_file.is_file() else {}
+    values = [os.environ.get(name, file_values.get(name)) for name in ADMIN_TOKEN_NAMES]
+    if all(values) and values[0] != values[1]:
+        first, second = ADMIN_TOKEN_NAMES
+        return f"{first} and {second} are both set and differ: {first} is used"
+    return None
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         field = ".".join(str(p) for p in error["loc"]) or "?"
-        parts.append(f"IKAR_{field.upper()}: {error['msg']}")
+        name = field.upper()
+        parts.append(f"{name if name in ADMIN_TOKEN_NAMES else 'IKAR_' + name}: {error['msg']}")
     return "invalid settings: " + "; ".join(parts)

@@ -1,5 +1,6 @@
-"""IKAR's media subsystem: speech out (piper), speech in (faster-whisper), text in images
-(easyocr), images out (diffusers), plus the job queues and artifact cache they share.
+"""IKAR's media subsystem: speech out (piper for English, festival for Russian, chosen by the
+text's language), speech in (faster-whisper), text in images (tesseract rus+eng, or easyocr),
+images out (diffusers), plus the job queues and artifact cache they share.
 
 The composition root builds one `MediaService` from a `MediaConfig`, the shared `Database` and
 a cache directory; the REST API, chat and Gradio UI only talk to that facade. Engines load

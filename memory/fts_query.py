@@ -28,6 +28,32 @@ _STOPWORDS = frozenset(
 MAX_TERMS = 32
 
 
+def query_terms(query: str) -> list[str]:
+    """The query's searchable words (lower case, stopwords dropped, de-duplicated)."""
+    terms: list[str] = []
+    for match in _WORD.finditer(query.lower()):
+        word = match.group(0).replace("_", "")
+        if len(word) >= 2 and word not in _STOPWORDS and word not in terms:
+            terms.append(word)
+    return terms[:MAX_TERMS]
+
+
+def term_stem(word: str) -> str:
+    """A crude stem for matching across inflections (no stemmer for Russian in SQLite)."""
+    return word[: max(4, len(word) - 2)] if len(word) > 4 else word
+
+
+def coverage(terms: list[str], text: str) -> float:
+    """Share of `terms` found in `text` (by stem prefix): how much of the question a
+    keyword hit actually answers, 1.0 when there are no terms."""
+    if not terms:
+        return 1.0
+    stems = [term_stem(t) for t in terms]
+    lengths = {len(s) for s in stems}
+    prefixes = {w[:n] for w in _WORD.findall(text.lower()) for n in lengths}
+    return sum(1 for s in stems if s in prefixes) / len(terms)
+
+
 def fts_match_expression(query: str) -> str | None:
     """The MATCH string for `query`, or None when it has no searchable words."""
     terms: list[str] = []

@@ -5,10 +5,15 @@ transaction: durable once acknowledged) and hands the new ids to this queue; one
 thread embeds them in batches, stores the vectors in SQLite and adds them to FAISS. If the
 process dies, rows without vectors are found at the next start and queued again, so the
 queue itself never needs to be durable.
+
+Two priorities: turns just said (`enqueue`) go before background work (`enqueue_background`:
+rows found pending at start, a re-embedding after the passage format changed), so a
+migration of 50k memories never delays the newest turn's vector by minutes.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -36,14 +41,20 @@ class IngestQueue:
         batch_size: int = 32,
         idle_unload_s: float | None = None,
         retry_delay_s: float = 5.0,
+        vector_key: str | None = None,
+        context_turns: int = 0,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._keeper = keeper
+        self._vector_key = vector_key or embedder.name
+        self._context_turns = context_turns
         self._batch_size = batch_size
         self._idle_unload_s = idle_unload_s
         self._retry_delay_s = retry_delay_s
-        self._queue: queue.Queue[int] = queue.Queue()
+        # (priority, sequence, id): 0 = just said, 1 = stop, 2 = background; FIFO within one
+        self._queue: queue.PriorityQueue[tuple[int, int, int]] = queue.PriorityQueue()
+        self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._in_flight = 0
@@ -57,15 +68,19 @@ class IngestQueue:
 
     def stop(self, timeout: float = 30.0) -> None:
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(_STOP)
+            # after the turns just said, before background work (resumed at the next start)
+            self._queue.put((1, next(self._seq), _STOP))
             self._thread.join(timeout)
         self._thread = None
 
-    def enqueue(self, ids: Iterable[int]) -> None:
+    def enqueue(self, ids: Iterable[int], priority: int = 0) -> None:
         with self._idle:
             for memory_id in ids:
                 self._in_flight += 1
-                self._queue.put(memory_id)
+                self._queue.put((priority, next(self._seq), memory_id))
+
+    def enqueue_background(self, ids: Iterable[int]) -> None:
+        self.enqueue(ids, priority=2)
 
     def pending(self) -> int:
         with self._idle:
@@ -96,13 +111,16 @@ class IngestQueue:
                 self._maybe_unload()
                 continue
             batch = [first]
-            while len(batch) < self._batch_size * 4:
+            # background work goes in small batches: a search waits behind at most one
+            limit = self._batch_size * 4 if first[0] < 2 else self._batch_size
+            while len(batch) < limit:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = _STOP in batch
-            ids = [i for i in batch if i != _STOP]
+            stop = any(item[2] == _STOP for item in batch)
+            priority = {item[2]: item[0] for item in batch}
+            ids = [item[2] for item in batch if item[2] != _STOP]
             try:
                 self._process(ids)
             except EmbedderUnavailable as exc:
@@ -112,7 +130,7 @@ class IngestQueue:
                 time.sleep(self._retry_delay_s)
                 if not stop:
                     for memory_id in ids:
-                        self._queue.put(memory_id)
+                        self._queue.put((priority[memory_id], next(self._seq), memory_id))
                     continue
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -124,14 +142,15 @@ class IngestQueue:
             self._keeper.maybe_save()
 
     def _process(self, ids: list[int]) -> None:
-        texts = self._store.texts(ids)  # deleted rows simply vanish here
-        if not texts:
+        # deleted rows simply vanish here
+        passages = self._store.passages(ids, self._context_turns)
+        if not passages:
             return
-        keys = list(texts)
-        vectors = self._embedder.embed_passages([texts[k] for k in keys])
+        keys = list(passages)
+        vectors = self._embedder.embed_passages([passages[k][1] for k in keys])
         stored = set(
             self._store.set_vectors(
-                [(k, texts[k], vectors[i]) for i, k in enumerate(keys)], self._embedder.name
+                [(k, passages[k][0], vectors[i]) for i, k in enumerate(keys)], self._vector_key
             )
         )
         keep = [i for i, k in enumerate(keys) if k in stored]

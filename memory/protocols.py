@@ -1,7 +1,8 @@
-"""The three swappable parts of memory: where memories live, how text becomes vectors, and
-how a query becomes a ranked list. One real implementation of each ships here
-(`SqliteMemoryStore`, `E5Embedder`/`MiniLMEmbedder`, `HybridRetriever`); tests and the app
-depend on these protocols, not on the classes.
+"""The swappable part of memory: how text becomes vectors.
+
+Two real embedders ship (`E5Embedder`, `MiniLMEmbedder`), chosen by config
+(`memory/embedders/factory.py`); the store and the retriever have one implementation each
+(`SqliteMemoryStore`, `HybridRetriever`) and are used as those classes.
 """
 
 from __future__ import annotations
@@ -12,16 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from memory.types import (
-    ComponentStatus,
-    MemoryFilter,
-    MemoryHit,
-    MemoryItem,
-    MemoryPage,
-    MemoryQuery,
-    Namespace,
-    NewMemory,
-)
+from memory.types import ComponentStatus
 
 Vectors = npt.NDArray[np.float32]
 
@@ -44,29 +36,3 @@ class Embedder(Protocol):
     def status(self) -> ComponentStatus: ...
 
     def unload(self) -> None: ...
-
-
-@runtime_checkable
-class MemoryStore(Protocol):
-    """The source of truth for memories (rows, keyword index, stored vectors)."""
-
-    def add(self, items: Sequence[NewMemory], chunk_max_chars: int | None = None) -> list[int]: ...
-
-    def get(self, memory_id: int, user_id: str) -> MemoryItem | None: ...
-
-    def list_memories(self, user_id: str, flt: MemoryFilter) -> MemoryPage: ...
-
-    def delete(self, memory_id: int, user_id: str) -> bool: ...
-
-    def keyword_search(
-        self, namespace: Namespace, query: str, limit: int
-    ) -> list[tuple[int, float]]: ...
-
-    def vectors(self, ids: Sequence[int]) -> dict[int, Vectors]: ...
-
-
-@runtime_checkable
-class Retriever(Protocol):
-    """A query -> ranked, budgeted memories."""
-
-    def search(self, query: MemoryQuery) -> list[MemoryHit]: ...

@@ -10,13 +10,17 @@ and pinned bonuses; (5) near-duplicates dropped; (6) neighbouring turns attached
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 
 from memory.config import MemoryConfig
+from memory.fts_query import coverage, query_terms
+from memory.fusion import Candidate, fuse
 from memory.protocols import Embedder, Vectors
 from memory.sqlite_store import SqliteMemoryStore
 from memory.types import MemoryHit, MemoryItem, MemoryQuery, Namespace
@@ -39,6 +43,7 @@ class HybridRetriever:
         config: MemoryConfig,
         count_tokens: CountTokens | None = None,
         clock: Callable[[], float] = time.time,
+        vector_key: str | None = None,
     ) -> None:
         self._store = store
         self._index = index
@@ -46,6 +51,26 @@ class HybridRetriever:
         self._config = config
         self._count_tokens = count_tokens or approx_tokens
         self._clock = clock
+        self._vector_key = vector_key or embedder.name
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def query_vector(self, text: str) -> Vectors:
+        """The query's vector, from the LRU cache when the same text was asked recently
+        (a chat re-asks the same thing; the model costs ~10-20 ms a query on one core)."""
+        size = self._config.query_cache_size
+        with self._cache_lock:
+            hit = self._query_cache.get(text)
+            if hit is not None:
+                self._query_cache.move_to_end(text)
+                return hit
+        vector = self._embedder.embed_queries([text])[0]
+        if size > 0:
+            with self._cache_lock:
+                self._query_cache[text] = vector
+                while len(self._query_cache) > size:
+                    self._query_cache.popitem(last=False)
+        return vector
 
     def namespace(self, user_id: str, persona_id: str | None) -> Namespace:
         """Shared mode ignores the persona; persona mode scopes to it (plus user-wide)."""
@@ -58,7 +83,11 @@ class HybridRetriever:
     def dense_candidates(
         self, ns: Namespace, query_vector: Vectors, limit: int
     ) -> list[tuple[int, float]]:
-        """Top `limit` (id, cosine) inside the namespace, exact scores from SQLite vectors."""
+        """Top `limit` (id, cosine) inside the namespace, exact scores.
+
+        A flat index scores exactly already (inner product of the very vectors SQLite
+        holds), so its scores are used as they are; HNSW candidates are re-scored against
+        the vectors stored in SQLite."""
         size = self._index.size
         if size == 0:
             return []
@@ -69,9 +98,12 @@ class HybridRetriever:
             if len(allowed) >= limit or fetch >= size:
                 break
             fetch = min(size, fetch * 4)
-        vectors = self._store.vectors(list(allowed), self._embedder.name)
-        scored = [(mid, float(vec @ query_vector)) for mid, vec in vectors.items()]
-        scored.sort(key=lambda x: -x[1])
+        if self._index.kind == "flat":
+            scored = [(mid, score) for mid, score in hits if mid in allowed]
+        else:
+            vectors = self._store.vectors(list(allowed), self._vector_key)
+            scored = [(mid, float(vec @ query_vector)) for mid, vec in vectors.items()]
+            scored.sort(key=lambda x: -x[1])
         return scored[:limit]
 
     # ----- the search ---------------------------------------------------------------------
@@ -86,41 +118,42 @@ class HybridRetriever:
         dense: list[tuple[int, float]] = []
         query_vector: Vectors | None = None
         if query.mode in ("hybrid", "dense") and query.query.strip():
-            query_vector = self._embedder.embed_queries([query.query])[0]
+            query_vector = self.query_vector(query.query)
             dense = self.dense_candidates(ns, query_vector, limit)
         keyword: list[tuple[int, float]] = []
         if query.mode in ("hybrid", "keyword"):
-            keyword = self._store.keyword_search(ns, query.query, limit)
+            keyword = self._store.keyword_search(ns, query.query, limit, w.author_keyword)
         pinned = self._store.pinned_ids(ns, limit)
 
         dense_rank = {mid: r for r, (mid, _) in enumerate(dense, start=1)}
         keyword_rank = {mid: r for r, (mid, _) in enumerate(keyword, start=1)}
         pool = set(dense_rank) | set(keyword_rank) | set(pinned)
-        items = self._store.get_many(list(pool))
-
-        active_w = (w.dense if query.mode != "keyword" else 0.0) + (
-            w.keyword if query.mode != "dense" else 0.0
+        meta = self._store.fusion_meta(list(pool))
+        terms = query_terms(query.query) if w.coverage and keyword_rank else []
+        fused = fuse(
+            (
+                Candidate(
+                    id=mid,
+                    created_at=created_at,
+                    importance=importance,
+                    pinned=is_pinned,
+                    author=author,
+                    dense_rank=dense_rank.get(mid),
+                    keyword_rank=keyword_rank.get(mid),
+                    keyword_coverage=(
+                        coverage(terms, f"{author or ''} {text}") if mid in keyword_rank else 1.0
+                    ),
+                )
+                for mid, (created_at, importance, is_pinned, author, text) in meta.items()
+            ),
+            w,
+            self._clock(),
+            dense_active=query.mode != "keyword",
+            keyword_active=query.mode != "dense",
+            query=query.query,
         )
-        norm = (active_w or 1.0) / (w.rrf_k + 1)
-        now = self._clock()
-        scored: list[tuple[float, MemoryItem]] = []
-        for mid, item in items.items():
-            rrf = 0.0
-            if mid in dense_rank:
-                rrf += w.dense / (w.rrf_k + dense_rank[mid])
-            if mid in keyword_rank:
-                rrf += w.keyword / (w.rrf_k + keyword_rank[mid])
-            age_days = max(0.0, now - item.created_at) / 86400.0
-            score = (
-                rrf / norm
-                + w.recency * 0.5 ** (age_days / w.recency_half_life_days)
-                + w.importance * item.importance
-                + (w.pinned if item.pinned else 0.0)
-            )
-            scored.append((score, item))
-        scored.sort(key=lambda x: (-x[0], -x[1].created_at))
-
-        selected = self._drop_near_duplicates(scored, k * 3)
+        # spares only when the token budget may skip some
+        selected = self._drop_near_duplicates(fused, k * 3 if query.token_budget else k)
         budget = query.token_budget
         hits: list[MemoryHit] = []
         used = 0
@@ -136,6 +169,7 @@ class HybridRetriever:
                 score=round(score, 6),
                 kind=item.kind,
                 role=item.role,
+                author=item.author,
                 source_message_ids=item.source_message_ids,
                 created_at=item.created_at,
                 conversation_id=item.conversation_id,
@@ -157,33 +191,45 @@ class HybridRetriever:
         return hits
 
     def _drop_near_duplicates(
-        self, scored: list[tuple[float, MemoryItem]], keep: int
+        self, fused: list[tuple[float, int]], keep: int
     ) -> list[tuple[float, MemoryItem]]:
-        vectors = self._store.vectors(
-            [item.id for _, item in scored[: keep * 2]], self._embedder.name
-        )
+        """The best `keep` memories, skipping repeats (same text, or cosine above
+        `near_duplicate_cosine` to one already kept). Rows are read in windows of the fused
+        order, so only the head of the ~100 candidates is ever loaded."""
         kept: list[tuple[float, MemoryItem]] = []
-        kept_vectors: list[Vectors] = []
+        kept_matrix = np.zeros((keep, self._embedder.dim), dtype=np.float32)
+        n_vectors = 0
         kept_texts: set[str] = set()
-        for score, item in scored:
-            norm_text = " ".join(item.text.lower().split())
-            if norm_text in kept_texts:
-                continue
-            vec = vectors.get(item.id)
-            if vec is not None and kept_vectors:
-                sims = np.vstack(kept_vectors) @ vec
-                if float(sims.max()) >= self._config.near_duplicate_cosine:
+        window = keep + 8
+        for start in range(0, len(fused), window):
+            part = fused[start : start + window]
+            ids = [mid for _, mid in part]
+            items = self._store.get_many(ids)
+            vectors = self._store.vectors(ids, self._vector_key)
+            for score, mid in part:
+                item = items.get(mid)
+                if item is None:
+                    continue  # deleted meanwhile
+                norm_text = " ".join(item.text.lower().split())
+                if norm_text in kept_texts:
                     continue
-            kept.append((score, item))
-            kept_texts.add(norm_text)
-            if vec is not None:
-                kept_vectors.append(vec)
-            if len(kept) >= keep:
-                break
+                vec = vectors.get(mid)
+                if vec is not None and n_vectors:
+                    sims = kept_matrix[:n_vectors] @ vec
+                    if float(sims.max()) >= self._config.near_duplicate_cosine:
+                        continue
+                kept.append((score, item))
+                kept_texts.add(norm_text)
+                if vec is not None:
+                    kept_matrix[n_vectors] = vec
+                    n_vectors += 1
+                if len(kept) >= keep:
+                    return kept
         return kept
 
     def _short(self, item: MemoryItem) -> str:
-        return _clip(f"{item.role or item.kind}: {item.text}", self._config.max_prompt_chars // 2)
+        who = item.author or item.role or item.kind
+        return _clip(f"{who}: {item.text}", self._config.max_prompt_chars // 2)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -195,9 +241,13 @@ _LABELS = {"summary": "summary", "fact": "fact", "manual": "note"}
 
 
 def format_memory_line(hit: MemoryHit, max_chars: int = 300) -> str:
-    """One short prompt line: `[2024-03-05] user: text (context: ...)`."""
+    """One short prompt line: `[2024-03-05] Anna: text (context: ...)`: who said a turn is
+    part of what is remembered ("what did Anna say?")."""
     day = datetime.fromtimestamp(hit.created_at, tz=UTC).strftime("%Y-%m-%d")
-    label = hit.role if hit.kind == "turn" and hit.role else _LABELS.get(hit.kind, hit.kind)
+    if hit.kind == "turn":
+        label = hit.author or hit.role or "turn"
+    else:
+        label = _LABELS.get(hit.kind, hit.kind)
     line = f"[{day}] {label}: {_clip(hit.text, max_chars)}"
     context = hit.context_before + hit.context_after
     if context:

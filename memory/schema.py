@@ -5,6 +5,11 @@ and the model that made it: the FAISS index is derived and can be rebuilt from t
 without re-embedding (1.5 KB per row at 384 dims, ~150 MB per 100k memories). `memories_fts`
 is an external-content FTS5 table kept in sync by triggers, so every write path (insert,
 update, delete, merge) keeps keyword search right inside the same transaction.
+
+Version 2 adds `author` (who said a turn: the user's name, the persona's name or an imported
+speaker) and indexes it beside the text, so "what did Anna say" finds Anna's turns. Rows
+stored before it get their author and a new vector from the start-up migration
+(`memory.reembed`), not from this script: the names live in other components' tables.
 """
 
 MEMORY_MIGRATIONS: list[str] = [
@@ -63,5 +68,29 @@ MEMORY_MIGRATIONS: list[str] = [
         result TEXT,
         error TEXT
     );
+    """,
+    """
+    ALTER TABLE memories ADD COLUMN author TEXT;
+    DROP TRIGGER memories_ai;
+    DROP TRIGGER memories_ad;
+    DROP TRIGGER memories_au;
+    DROP TABLE memories_fts;
+    CREATE VIRTUAL TABLE memories_fts USING fts5(
+        author, text, content='memories', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts(rowid, author, text) VALUES (new.id, new.author, new.text);
+    END;
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, author, text)
+        VALUES ('delete', old.id, old.author, old.text);
+    END;
+    CREATE TRIGGER memories_au AFTER UPDATE OF text, author ON memories BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, author, text)
+        VALUES ('delete', old.id, old.author, old.text);
+        INSERT INTO memories_fts(rowid, author, text) VALUES (new.id, new.author, new.text);
+    END;
+    INSERT INTO memories_fts(memories_fts) VALUES ('rebuild');
     """,
 ]

@@ -31,6 +31,7 @@ class NewMemory(BaseModel):
     conversation_id: str | None = None
     message_id: str | None = None
     role: TurnRole | None = None
+    author: str | None = Field(None, max_length=200, description="Who said it (turns).")
     source_message_ids: list[str] = Field(default_factory=list)
     created_at: float | None = Field(None, description="Unix seconds; now when omitted.")
 
@@ -45,6 +46,12 @@ class TurnIn(BaseModel):
     role: TurnRole
     text: str
     created_at: float
+    author: str | None = Field(
+        None,
+        max_length=200,
+        description="Who said it: the user's or persona's name, or an imported speaker. "
+        "When omitted, it is looked up from the stored message (see memory/authors.py).",
+    )
 
 
 class MemoryItem(BaseModel):
@@ -55,6 +62,7 @@ class MemoryItem(BaseModel):
     persona_id: str | None
     kind: MemoryKind
     role: str | None
+    author: str | None = None
     text: str
     created_at: float
     updated_at: float
@@ -101,6 +109,7 @@ class MemoryHit(BaseModel):
     score: float
     kind: MemoryKind
     role: str | None
+    author: str | None = None
     source_message_ids: list[str]
     created_at: float
     conversation_id: str | None
@@ -154,6 +163,20 @@ class ConsolidationStatus(BaseModel):
     error: str | None = None
 
 
+class ReembedStatus(BaseModel):
+    """The one-time re-embedding of stored memories after the passage format changed
+    (attribution, contextual embedding) or the embedder did. Progress is counted from SQLite
+    (rows still lacking a vector of the current format), so a killed process resumes."""
+
+    state: Literal["idle", "running", "done"] = "idle"
+    vector_format: str = ""
+    total: int = 0
+    done: int = 0
+    progress: float = 1.0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
 class MemoryStats(BaseModel):
     total: int
     by_kind: dict[str, int]
@@ -171,3 +194,5 @@ class MemoryHealth(BaseModel):
     index: IndexStatus
     ingest_queue: int
     consolidation: ConsolidationStatus
+    reembed: ReembedStatus = Field(default_factory=ReembedStatus)
+    not_remembered: int = Field(0, description="Turns skipped by the remember policy.")

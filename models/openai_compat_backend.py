@@ -63,6 +63,17 @@ class OpenAICompatBackend(ProfileLimits):
         self._tracker = LoadTracker()
         self.retries_done = 0
         self.cache_hints = profile.cache_hints != "off"
+        # A configured but unset API key variable is a failure from the start, visible in
+        # /health and the preload log line, not a 401 at the first chat.
+        if problem := profile.unset_api_key():
+            self._tracker.state = "failed"
+            self._tracker.detail = problem
+
+    def _require_api_key(self) -> None:
+        if problem := self.profile.unset_api_key():
+            self._tracker.state = "failed"
+            self._tracker.detail = problem
+            raise ModelUnavailableError(problem)
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.profile.api_key_env) if self.profile.api_key_env else None
@@ -81,6 +92,7 @@ class OpenAICompatBackend(ProfileLimits):
 
     def load(self) -> None:
         """Check that the server answers (`GET /models`)."""
+        self._require_api_key()
         try:
             response = self._client.get(f"{self._base}/models", headers=self._headers())
             response.raise_for_status()
@@ -119,6 +131,7 @@ class OpenAICompatBackend(ProfileLimits):
         params: SamplingParams | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[StreamChunk]:
+        self._require_api_key()
         params = params or SamplingParams()
         max_tokens = min(params.max_tokens or self.max_tokens, self.max_tokens)
         estimate = self.count_messages(messages)

@@ -148,3 +148,27 @@ def _is_verified(target: Path, marker: Path, spec: PartsModel) -> bool:
         return False
     recorded = marker.read_text().split()
     return len(recorded) == 2 and recorded[0] == str(spec.size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m models.packaged NAME DIR`: print the GGUF path, assembling it if needed.
+
+    For tools that want the bundled model without IKAR, e.g. llama.cpp's server in
+    docker-compose.yml.
+    """
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m models.packaged NAME MODELS_DIR", file=sys.stderr)
+        return 2
+    try:
+        print(resolve_packaged(args[0], Path(args[1])))
+    except ModelUnavailableError as exc:
+        print(f"ikar: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

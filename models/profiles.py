@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -84,9 +86,32 @@ class ModelProfile(BaseModel):
     def label(self) -> str:
         return self.display_name or self.name
 
+    def unset_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """Why this profile's API key is missing, or None (no key needed, or the variable is set).
+
+        Checked at start and shown in /health, so a remote server's 401 is not the first sign.
+        """
+        if self.source != "openai" or not self.api_key_env:
+            return None
+        env = os.environ if environ is None else environ
+        if env.get(self.api_key_env):
+            return None
+        return (
+            f"model profile '{self.name}' ({self.url}) reads its API key from "
+            f"${self.api_key_env}, which is not set"
+        )
+
 
 class ProfileError(Exception):
     """The profiles file is missing, unreadable or invalid."""
+
+
+def unset_api_keys(
+    profiles: Mapping[str, ModelProfile], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """One line per remote profile whose `api_key_env` variable is unset or empty."""
+    found = (profile.unset_api_key(environ) for profile in profiles.values())
+    return [line for line in found if line]
 
 
 def load_profiles(path: Path) -> dict[str, ModelProfile]:

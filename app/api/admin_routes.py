@@ -13,17 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from app.api.deps import get_services
-from app.api.errors import error_body
 from app.composition import Services
 from app.security.admin_gate import require_admin
 from app.services.admin import (
-    AdminError,
     ModelInfo,
     PersonaDefaults,
     PromptTemplate,
@@ -46,13 +44,9 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(ad
 
 
 async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking admin action in a thread; its AdminError becomes a JSON error body."""
-    try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    except AdminError as exc:
-        raise HTTPException(
-            exc.status_code, detail=error_body(exc.code, exc.key, **exc.params)
-        ) from None
+    """Run a blocking admin action in a thread (the admin service is synchronous); its
+    errors are answered by the one REST handler."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 class UserList(BaseModel):

@@ -10,16 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
-from app.api.errors import error_body
+from app.api.deps import authenticated, get_services, resolve_user
 from app.composition import Services
-from app.services.errors import NotFound
-from app.services.turns import ChatEvent
+from app.errors import render_body
+from app.services.turns import ChatEvent, TurnFailure
 from app.storage.records import Conversation, Message
-from app.storage.repositories import NotFoundError
 from models.types import Usage
 
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], dependencies=[Depends(authenticated)])
 
 
 class ChatRequest(BaseModel):
@@ -66,8 +64,6 @@ async def chat(
     `started`, many `token` (`{"text"}`), then `done` (the same fields as the JSON reply)
     or `error`."""
     user_id = resolve_user(request, body.user_id)
-    services.chat.validate_message(body.message)
-    services.chat_limiter.check(user_id)  # 400/413 before anything is stored
     events = services.chat.send(
         user_id,
         body.message,
@@ -75,32 +71,29 @@ async def chat(
         persona_id=body.persona,
         language=body.language,
     )
+    # Validation (400/413), the rate limit (429) and a missing conversation (404) raise at
+    # the first step, before anything is stored: they answer as a status code.
+    first = await anext(events)
     if body.stream:
-        first = await anext(events)  # surface 404s etc. as a status code, not an SSE event
         return StreamingResponse(
             _sse(first, events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    final: ChatEvent | None = None
+    final = first
     async for event in events:
         if event.type in ("done", "error"):
             final = event
-    assert final is not None
-    if final.type == "error":
-        body_ = error_body(
-            final.error_code or "llm_error",
-            final.error_key or "error.llm_failed",
-            detail=final.error or "",
-        )
+    if final.failure is not None:
+        body_ = _failure_body(final.failure, request.headers.get("accept-language"))
         body_["conversation_id"] = final.conversation_id
         body_["user_message_id"] = final.user_message_id
-        return JSONResponse(body_, status_code=final.error_status or 502)
+        return JSONResponse(body_, status_code=final.failure.status)
     return _response(final)
 
 
 def _response(event: ChatEvent) -> ChatResponse:
-    extras = event.extras
+    outcome = event.outcome
     return ChatResponse(
         reply=event.reply or "",
         conversation_id=event.conversation_id or "",
@@ -109,11 +102,34 @@ def _response(event: ChatEvent) -> ChatResponse:
         model=event.model,
         usage=event.usage,
         stopped=event.stopped,
-        reaction=extras.get("reaction"),
-        soul=extras.get("soul"),
-        memories=extras.get("memories"),
-        media=extras.get("media"),
+        reaction=outcome.reaction if outcome else None,
+        soul=outcome.soul.model_dump(mode="json") if outcome and outcome.soul else None,
+        memories=outcome.memories_wire() if outcome else None,
+        media=outcome.media_wire() if outcome else None,
     )
+
+
+def _failure_body(failure: TurnFailure, accept_language: str | None) -> dict[str, Any]:
+    """A failed turn in the one error body shape (as app/api/errors.py answers)."""
+    return render_body(failure.code, failure.key, failure.params, accept_language)
+
+
+def _error_frame(event: ChatEvent) -> dict[str, Any]:
+    """The SSE `error` event: the fields clients have always read."""
+    failure = event.failure
+    assert failure is not None
+    return {
+        "type": "error",
+        "conversation_id": event.conversation_id,
+        "user_message_id": event.user_message_id,
+        "text": "",
+        "stopped": False,
+        "extras": {},
+        "error_code": failure.code,
+        "error_key": failure.key,
+        "error_status": failure.status,
+        "error": failure.detail,
+    }
 
 
 async def _sse(first: ChatEvent, events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
@@ -123,8 +139,8 @@ async def _sse(first: ChatEvent, events: AsyncIterator[ChatEvent]) -> AsyncItera
             yield _frame("token", {"text": event.text})
         elif event.type == "done":
             yield _frame("done", _response(event).model_dump(mode="json"))
-        else:
-            yield _frame(event.type, event.model_dump(mode="json", exclude_none=True))
+        elif event.type == "error":
+            yield _frame("error", _error_frame(event))
 
 
 def _frame(name: str, data: dict[str, Any]) -> bytes:
@@ -139,8 +155,7 @@ async def list_conversations(
     services: Services = Depends(get_services),
 ) -> ConversationList:
     uid = resolve_user(request, user_id)
-    items = await services.db.run(services.chat.conversations.list, uid)
-    return ConversationList(items=items)
+    return ConversationList(items=await services.chat.list_conversations(uid))
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessageList)
@@ -151,9 +166,6 @@ async def list_messages(
     services: Services = Depends(get_services),
 ) -> MessageList:
     uid = resolve_user(request, user_id)
-    try:
-        conv = await services.db.run(services.chat.conversations.get, uid, conversation_id)
-    except NotFoundError:
-        raise NotFound("error.conversation_not_found") from None
-    items = await services.db.run(services.chat.messages.list, uid, conversation_id)
+    conv = await services.chat.get_conversation(uid, conversation_id)
+    items = await services.chat.list_messages(uid, conversation_id)
     return MessageList(conversation=conv, items=items)

@@ -1,5 +1,7 @@
-"""Every failure becomes a JSON body with a code and a message in both languages.
+"""The one REST error handler: every failure becomes `{"error", "message", "messages"}`.
 
+Any `IkarError` (config/errors.py) answers with its own status, code and message in both
+languages; `message` is in the client's language (Accept-Language: Russian, else English).
 Never a traceback page: unexpected exceptions are logged with their request id and the client
 gets a generic 500 body.
 """
@@ -13,47 +15,53 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.i18n import both
-from app.services.errors import ServiceError, describe_failure
-from models.errors import LLMError
+from app.errors import error_body
+from app.services.errors import ServiceError
+from config.errors import IkarError
 
 log = logging.getLogger(__name__)
 
 
-def error_body(code: str, key: str, /, **params: object) -> dict[str, object]:
-    messages = both(key, **params)
-    return {"error": code, "message": messages["en"], "messages": messages}
+def error_response(exc: IkarError, request: Request | None = None) -> JSONResponse:
+    """The JSON response for `exc` (the body every error has, its status and headers)."""
+    lang = request.headers.get("accept-language") if request is not None else None
+    return JSONResponse(
+        error_body(exc, lang), status_code=exc.status_code, headers=exc.headers() or None
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ServiceError)
-    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-        code = exc.key.removeprefix("error.")
-        return JSONResponse(error_body(code, exc.key, **exc.params), status_code=exc.status_code)
+    @app.exception_handler(IkarError)
+    async def _ikar(request: Request, exc: IkarError) -> JSONResponse:
+        return error_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )[:1000]
-        body = error_body("invalid_request", "error.invalid_request", detail=detail)
-        return JSONResponse(body, status_code=422)
+        return error_response(ServiceError("error.invalid_request", 422, detail=detail), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # An `ErrorHTTPException` (raised by dependencies) already holds the error body.
         if isinstance(exc.detail, dict):
             return JSONResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
-        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-        body = {"error": code, "message": str(exc.detail), "messages": {"en": str(exc.detail)}}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(LLMError)
-    async def _llm(_: Request, exc: LLMError) -> JSONResponse:
-        report = describe_failure(exc)
-        body = error_body(report.code, report.key, detail=str(exc))
-        return JSONResponse(body, status_code=report.status)
+        # The framework's own refusals: unknown route, wrong method.
+        status = exc.status_code
+        error = (
+            ServiceError("error.not_found", 404)
+            if status == 404
+            else ServiceError("error.http", status, detail=str(exc.detail), status=status)
+        )
+        if status != 404:
+            error.code = f"http_{status}"
+        response = error_response(error, request)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", "error.internal"), status_code=500)
+        return error_response(IkarError(), request)

@@ -17,6 +17,6 @@ router = APIRouter(tags=["health"])
 async def health(services: Services = Depends(get_services)) -> JSONResponse:
     """`status` is "ok", "degraded" (something optional failed or is still loading) or
     "failed" (the database is down); `components` holds each part's state."""
-    report: dict[str, Any] = await services.health()
+    report: dict[str, Any] = await services.health.report()
     code = 503 if report["status"] == "failed" else 200
     return JSONResponse(report, status_code=code)

@@ -3,62 +3,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.uploads import read_upload
 from app.composition import Services
-from app.services.errors import NotFound, ServiceError
-from media.errors import (
-    EngineUnavailableError,
-    JobCancelledError,
-    JobTimeoutError,
-    MediaError,
-    MediaInputError,
-    QueueFullError,
-)
+from app.services.errors import NotFound
 from media.images.base import ImageParams
 from media.ocr.base import OCRResult
 from media.stt.base import Transcript
 
-router = APIRouter(prefix="/api", tags=["media"])
-
-_STATUS: list[tuple[type[MediaError], int, str]] = [
-    (MediaInputError, 400, "bad_media_input"),
-    (EngineUnavailableError, 503, "engine_unavailable"),
-    (QueueFullError, 429, "queue_full"),
-    (JobTimeoutError, 504, "timeout"),
-    (JobCancelledError, 409, "cancelled"),
-]
-
-
-def media_error_response(exc: MediaError) -> JSONResponse:
-    status, code = next(
-        ((s, c) for cls, s, c in _STATUS if isinstance(exc, cls)), (500, "media_error")
-    )
-    text = str(exc)
-    return JSONResponse(
-        {"error": code, "message": text, "messages": {"en": text, "ru": text}}, status_code=status
-    )
+router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenticated)])
 
 
 class TTSRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     voice: str | None = Field(default=None, max_length=200)
-
-
-async def _read_upload(file: UploadFile, services: Services) -> bytes:
-    limit = services.settings.max_upload_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise ServiceError("error.file_too_large", status_code=413, limit=limit)
-    return data
-
-
-def _heavy(request: Request, services: Services, claimed: str | None = None) -> str:
-    uid = resolve_user(request, claimed)
-    services.heavy_limiter.check(uid)
-    return uid
 
 
 @router.post(
@@ -69,8 +30,8 @@ def _heavy(request: Request, services: Services, claimed: str | None = None) -> 
 async def tts(
     body: TTSRequest, request: Request, services: Services = Depends(get_services)
 ) -> Response:
-    _heavy(request, services)
-    art = await services.media.tts(body.text, body.voice)
+    uid = resolve_user(request, None)
+    art = await services.media.tts(body.text, body.voice, owner=uid)
     return Response(
         art.data, media_type=art.media_type, headers={"X-Cache": "hit" if art.cached else "miss"}
     )
@@ -88,8 +49,9 @@ async def stt(
     language: str | None = Form(default=None, max_length=8),
     services: Services = Depends(get_services),
 ) -> Transcript:
-    _heavy(request, services)
-    return await services.media.stt(await _read_upload(file, services), language)
+    uid = resolve_user(request, None)
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    return await services.media.stt(data, language, owner=uid)
 
 
 @router.post("/ocr", response_model=OCRResult)
@@ -98,8 +60,9 @@ async def ocr(
     file: UploadFile = File(description="An image (PNG, JPEG, WEBP, ...)"),
     services: Services = Depends(get_services),
 ) -> OCRResult:
-    _heavy(request, services)
-    return await services.media.ocr(await _read_upload(file, services))
+    uid = resolve_user(request, None)
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    return await services.media.ocr(data, owner=uid)
 
 
 @router.post(
@@ -110,8 +73,8 @@ async def ocr(
 async def images(
     params: ImageParams, request: Request, services: Services = Depends(get_services)
 ) -> Response:
-    _heavy(request, services)
-    art = await services.media.generate_image(params)
+    uid = resolve_user(request, None)
+    art = await services.media.generate_image(params, owner=uid)
     return Response(
         art.data,
         media_type="image/png",
@@ -126,9 +89,12 @@ async def images(
 async def artifact(
     key: str, request: Request, services: Services = Depends(get_services)
 ) -> FileResponse:
-    """A generated file (speech, picture) referenced by one of the caller's messages."""
+    """A generated file (speech, picture) made for the caller.
+
+    Ownership is the exact key recorded when the artifact was made for the user (chat
+    replies included), never a match on message text an importer could choose."""
     uid = resolve_user(request, None)
-    if not await services.db.run(services.chat.messages.owns_artifact, uid, key):
+    if not await services.media.owns_artifact(uid, key):
         raise NotFound("error.not_found")
     path = services.media.artifact_path(key)
     if path is None:

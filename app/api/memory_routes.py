@@ -8,13 +8,15 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.downloads import attachment
+from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.conversations import ImportResult
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound
 from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
 
-router = APIRouter(prefix="/api", tags=["memory"])
+router = APIRouter(prefix="/api", tags=["memory"], dependencies=[Depends(authenticated)])
 
 # SQLite integers are 64-bit: a larger id is a client error, not a crash.
 MemoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Memory id")]
@@ -33,6 +35,7 @@ class SearchItem(BaseModel):
     text: str
     score: float
     kind: str
+    author: str | None = None  # who said it (turns)
     source_message_ids: list[str]
     created_at: float
     pinned: bool = False
@@ -59,8 +62,7 @@ async def search(
     body: SearchRequest, request: Request, services: Services = Depends(get_services)
 ) -> SearchResponse:
     uid = resolve_user(request, body.user_id)
-    hits = await services.db.run(
-        services.memory.search,
+    hits = await services.memory.search_async(
         MemoryQuery(
             user_id=uid, persona_id=body.persona, query=body.query, k=body.k, mode=body.mode
         ),
@@ -81,7 +83,7 @@ async def add(
         importance=body.importance,
         pinned=body.pinned,
     )
-    return await services.db.run(services.memory.add_memory, new)
+    return await services.memory.add_memory_async(new)
 
 
 @router.get("/memory/export")
@@ -91,11 +93,11 @@ async def export_memories(
     services: Services = Depends(get_services),
 ) -> Response:
     uid = resolve_user(request, user_id)
-    data = await services.db.run(services.memory.export_memories, uid)
+    data = await services.memory.export_memories_async(uid)
     return Response(
         data,
         media_type="application/json",
-        headers={"Content-Disposition": 'attachment; filename="ikar-memories.json"'},
+        headers=attachment("ikar-memories.json"),
     )
 
 
@@ -107,7 +109,7 @@ async def get(
     services: Services = Depends(get_services),
 ) -> MemoryItem:
     uid = resolve_user(request, user_id)
-    item = await services.db.run(services.memory.get, memory_id, uid)
+    item = await services.memory.get_async(memory_id, uid)
     if item is None:
         raise NotFound("error.memory_not_found")
     return item
@@ -122,7 +124,7 @@ async def update(
     services: Services = Depends(get_services),
 ) -> MemoryItem:
     uid = resolve_user(request, user_id)
-    item = await services.db.run(services.memory.update, memory_id, uid, patch)
+    item = await services.memory.update_async(memory_id, uid, patch)
     if item is None:
         raise NotFound("error.memory_not_found")
     return item
@@ -136,7 +138,7 @@ async def delete(
     services: Services = Depends(get_services),
 ) -> Response:
     uid = resolve_user(request, user_id)
-    if not await services.db.run(services.memory.delete, memory_id, uid):
+    if not await services.memory.delete_async(memory_id, uid):
         raise NotFound("error.memory_not_found")
     return Response(status_code=204)
 
@@ -151,13 +153,8 @@ async def import_conversation(
     services: Services = Depends(get_services),
 ) -> ImportResult:
     uid = resolve_user(request, user_id)
-    limit = services.settings.max_upload_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise ServiceError("error.file_too_large", status_code=413, limit=limit)
-    return await services.db.run(
-        services.transfer.import_file, uid, data, format, file.filename, persona
-    )
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    return await services.transfer.import_file_async(uid, data, format, file.filename, persona)
 
 
 @router.get("/conversations/{conversation_id}/export")
@@ -169,10 +166,10 @@ async def export_conversation(
     services: Services = Depends(get_services),
 ) -> Response:
     uid = resolve_user(request, user_id)
-    text, media_type = await services.db.run(services.transfer.export, uid, conversation_id, format)
+    text, media_type = await services.transfer.export_async(uid, conversation_id, format)
     name = f"conversation-{conversation_id[:12]}.{format}"
     return Response(
         text.encode("utf-8"),
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=attachment(name),
     )

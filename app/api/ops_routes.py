@@ -8,7 +8,6 @@ from fastapi.responses import JSONResponse, Response
 from app.api.deps import get_services
 from app.composition import Services
 from app.security.admin_gate import verify_admin_request
-from app.security.errors import SecurityError, to_http
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +21,7 @@ async def live() -> dict[str, str]:
 @router.get("/health/ready")
 async def ready(services: Services = Depends(get_services)) -> JSONResponse:
     """Ready to serve chat: the database answers and the model is not failed."""
-    report = await services.health()
+    report = await services.health.report()
     llm_state = report["components"]["llm"]["state"]
     is_ready = report["components"]["db"]["state"] == "ok" and llm_state != "failed"
     return JSONResponse(
@@ -34,11 +33,8 @@ async def ready(services: Services = Depends(get_services)) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(request: Request, services: Services = Depends(get_services)) -> Response:
     """Prometheus metrics. Open on a local single-user install; admin-only with accounts."""
-    if services.accounts_required:
-        try:
-            verify_admin_request(services.admin_gate, request)
-        except SecurityError as exc:
-            raise to_http(exc, request.headers.get("accept-language")) from None
-    await services.db.run(services.metrics_sync.sync)
+    if services.auth.users_configured():
+        verify_admin_request(services.admin_gate, request)
+    await services.metrics_sync.sync_async()
     body, content_type = services.metrics.render(request.headers.get("accept"))
     return Response(body, media_type=content_type)

@@ -5,31 +5,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import get_services, resolve_user
+from app.api.deps import authenticated, get_services, resolve_user
+from app.api.downloads import attachment
+from app.api.uploads import read_upload
 from app.composition import Services
-from app.soul import PersonaSummary, SoulAction, SoulError, SoulHistoryPoint
-from app.soul.errors import CardError, PersonaNotFoundError, PersonaProtectedError
+from app.soul import PersonaSummary, SoulAction, SoulHistoryPoint
 
-router = APIRouter(prefix="/api", tags=["soul"])
-
-_STATUS: dict[type[SoulError], int] = {
-    CardError: 400,
-    PersonaNotFoundError: 404,
-    PersonaProtectedError: 409,
-}
-
-
-def soul_error_response(exc: SoulError) -> JSONResponse:
-    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-    body = {
-        "error": exc.code,
-        "message": exc.message_en,
-        "messages": {"ru": exc.message_ru, "en": exc.message_en},
-    }
-    return JSONResponse(body, status_code=status)
+router = APIRouter(prefix="/api", tags=["soul"], dependencies=[Depends(authenticated)])
 
 
 class PersonaList(BaseModel):
@@ -54,8 +39,12 @@ class SoulHistory(BaseModel):
 
 
 @router.get("/personas", response_model=PersonaList)
-async def list_personas(services: Services = Depends(get_services)) -> PersonaList:
-    return PersonaList(items=await services.db.run(services.soul.list_personas))
+async def list_personas(
+    request: Request, services: Services = Depends(get_services)
+) -> PersonaList:
+    """The personas the caller may use: shipped, shared and their own imports."""
+    uid = resolve_user(request, None)
+    return PersonaList(items=await services.soul.list_personas_async(uid))
 
 
 @router.post("/personas", response_model=PersonaCreated, status_code=201)
@@ -64,29 +53,24 @@ async def import_persona(
     file: UploadFile = File(description="Character Card V2/V3: JSON, or PNG with the card"),
     services: Services = Depends(get_services),
 ) -> Any:
-    resolve_user(request, None)
-    limit = services.settings.max_upload_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        return JSONResponse(
-            {"error": "file_too_large", "message": f"over {limit} bytes"}, status_code=413
-        )
-    persona = await services.db.run(services.soul.import_card, data, file.filename)
+    uid = resolve_user(request, None)
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    persona = await services.soul.import_card_async(data, file.filename, owner_id=uid)
     return PersonaCreated(id=persona.id, name=persona.name, spec=persona.card.spec)
 
 
 @router.get("/personas/{persona_id}/export")
 async def export_persona(
     persona_id: str,
+    request: Request,
     format: Literal["json", "png"] = Query(default="json"),
     services: Services = Depends(get_services),
 ) -> Response:
-    data = await services.db.run(services.soul.export_card, persona_id, format)
-    name = await services.db.run(services.soul.export_filename, persona_id, format)
+    uid = resolve_user(request, None)
+    data = await services.soul.export_card_async(persona_id, format, uid)
+    name = await services.soul.export_filename_async(persona_id, format, uid)
     media = "application/json" if format == "json" else "image/png"
-    return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return Response(data, media_type=media, headers=attachment(name))
 
 
 @router.get("/soul")
@@ -97,7 +81,7 @@ async def get_soul(
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
     uid = resolve_user(request, user_id)
-    state = await services.db.run(services.soul.get_state, uid, persona)
+    state = await services.soul.get_state_async(uid, persona)
     return {"persona": persona, "user_id": uid, "state": state.model_dump(mode="json")}
 
 
@@ -110,7 +94,7 @@ async def soul_history(
     services: Services = Depends(get_services),
 ) -> SoulHistory:
     uid = resolve_user(request, user_id)
-    items = await services.db.run(services.soul.history, uid, persona, limit)
+    items = await services.soul.history_async(uid, persona, limit)
     return SoulHistory(persona=persona, items=items)
 
 
@@ -119,5 +103,5 @@ async def soul_action(
     body: SoulActionRequest, request: Request, services: Services = Depends(get_services)
 ) -> dict[str, Any]:
     uid = resolve_user(request, body.user_id)
-    state = await services.db.run(services.soul.apply_action, uid, body.persona, body.action)
+    state = await services.soul.apply_action_async(uid, body.persona, body.action)
     return {"persona": body.persona, "user_id": uid, "state": state.model_dump(mode="json")}

@@ -115,10 +115,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ошибка Jinja2 в строке {line}: {detail}. Шаблон не сохранён.",
         "Jinja2 error on line {line}: {detail}. The template was not saved.",
     ),
-    "admin.error.persona_not_found": (
-        "Персона {persona} не найдена.",
-        "Persona {persona} not found.",
-    ),
     "admin.error.model_not_found": (
         "Профиль модели {model} не найден.",
         "Model profile {model} not found.",

@@ -14,6 +14,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Type a message… (Enter to send)",
     ),
     "chat.send": ("Отправить", "Send"),
+    "chat.still_loading": (
+        "Страница ещё загружается — сообщение осталось в поле, отправьте его через секунду.",
+        "The page is still loading: your message stays in the box, send it in a moment.",
+    ),
     "chat.stop": ("Стоп", "Stop"),
     "chat.regenerate": ("Переписать ответ", "Regenerate"),
     "chat.edit_last": ("Изменить последнее", "Edit last message"),
@@ -93,6 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The request does not fit into the model's context.",
     ),
     "error.llm_failed": ("Модель выдала ошибку: {detail}", "The model failed: {detail}"),
+    "error.cancelled": ("Генерация остановлена.", "The generation was stopped."),
     "error.invalid_request": ("Неверный запрос: {detail}", "Invalid request: {detail}"),
     "error.internal": (
         "Внутренняя ошибка. Данные сохранены; попробуйте ещё раз.",
@@ -103,12 +108,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Request too large (over {limit} bytes).",
     ),
     "error.not_found": ("Не найдено.", "Not found."),
+    "error.invalid_user_id": (
+        "user_id: от 1 до 64 символов A-Z a-z 0-9 _ . @ -",
+        "user_id: 1-64 of A-Z a-z 0-9 _ . @ -",
+    ),
+    "error.http": ("Запрос отклонён ({status}): {detail}", "Request refused ({status}): {detail}"),
     "error.import_failed": (
-        "Не удалось импортировать ({code}): {detail}",
-        "Import failed ({code}): {detail}",
+        "Не удалось импортировать: {reason} ({detail})",
+        "Import failed: {reason} ({detail})",
     ),
     "error.memory_not_found": ("Воспоминание не найдено.", "Memory not found."),
     "error.media_failed": ("Не получилось: {detail}", "Could not do it: {detail}"),
+    "error.upload_refused": (
+        "Этот файл не был загружен через страницу; загрузите его ещё раз.",
+        "This file was not uploaded through the page; please upload it again.",
+    ),
     "error.file_too_large": (
         "Файл слишком большой (больше {limit} байт).",
         "The file is too large (over {limit} bytes).",

@@ -115,10 +115,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "✅ Imported the conversation **{title}** ({source}): {messages} messages.",
     ),
     "memory.import_warnings": ("Предупреждения:", "Warnings:"),
-    "memory.import_failed": (
-        "Не удалось импортировать: {reason} ({detail})",
-        "Import failed: {reason} ({detail})",
-    ),
     "memory.import_reason.too_large": ("файл слишком большой", "the file is too large"),
     "memory.import_reason.bad_encoding": ("файл не в UTF-8", "the file is not UTF-8 text"),
     "memory.import_reason.invalid_json": ("файл не JSON", "the file is not valid JSON"),

@@ -13,6 +13,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Слишком много неудачных попыток. Повторите позже.",
         "Too many failed attempts. Try again later.",
     ),
+    "security.login_locked_out": (
+        "Слишком много неверных паролей. Вход временно заблокирован, попробуйте позже.",
+        "Too many wrong passwords. Signing in is blocked for a while; try again later.",
+    ),
     "security.rate_limited": (
         "Слишком много запросов. Повторите позже.",
         "Too many requests. Try again later.",
@@ -22,4 +26,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The request body is too large.",
     ),
     "security.unauthorized": ("Требуется аутентификация.", "Authentication is required."),
+    "security.bad_length": (
+        "Неверный заголовок Content-Length.",
+        "The Content-Length header is invalid.",
+    ),
+    "security.forbidden": ("Доступ запрещён.", "Access denied."),
+    "security.user_mismatch": (
+        "user_id не совпадает с владельцем токена.",
+        "user_id does not match your token.",
+    ),
 }

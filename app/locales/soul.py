@@ -104,14 +104,111 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "soul.import": ("Импортировать", "Import"),
     "soul.imported": ("Персона «{name}» импортирована.", "Persona '{name}' imported."),
     "soul.no_file": ("Сначала выберите файл карточки.", "Choose a card file first."),
-    "soul.file_too_large": (
-        "Файл слишком большой (больше {limit} байт).",
-        "The file is too large (over {limit} bytes).",
-    ),
     "soul.export_json": ("Экспорт в JSON", "Export JSON"),
     "soul.export_png": ("Экспорт в PNG", "Export PNG"),
     "soul.export_file": ("Файл для скачивания", "File to download"),
     "soul.delete": ("Удалить персону", "Delete persona"),
     "soul.deleted": ("Персона удалена.", "Persona deleted."),
     "soul.no_persona": ("Персона не выбрана.", "No persona selected."),
+    # errors (app/soul/errors.py: "soul.error." + the error's code)
+    "soul.error.file_too_large": (
+        "Файл больше {limit} байт.",
+        "The file is larger than {limit} bytes.",
+    ),
+    "soul.error.empty_file": ("Файл пуст.", "The file is empty."),
+    "soul.error.unsupported_image": (
+        "Карточку персонажа может содержать только PNG-изображение.",
+        "Only PNG images can carry a character card.",
+    ),
+    "soul.error.unsupported_format": (
+        "Это не карточка персонажа{hint}: нужен JSON-файл или PNG-изображение.",
+        "Not a character card{hint}: expected a JSON file or a PNG image.",
+    ),
+    "soul.error.not_an_object": (
+        "Карточка должна быть JSON-объектом.",
+        "The card must be a JSON object.",
+    ),
+    "soul.error.wrong_spec": (
+        "Неподдерживаемая спецификация {spec}: нужна 'chara_card_v2' или 'chara_card_v3'.",
+        "Unsupported card spec {spec}: expected 'chara_card_v2' or 'chara_card_v3'.",
+    ),
+    "soul.error.missing_fields": (
+        "В карточке не хватает полей или значения неверны: {problems}",
+        "The card is missing fields or has wrong values: {problems}",
+    ),
+    "soul.error.invalid_card": (
+        "В карточке не хватает полей или значения неверны: {problems}",
+        "The card is missing fields or has wrong values: {problems}",
+    ),
+    "soul.error.bad_ikar_settings": (
+        "Блок data.extensions.ikar неверен: {problems}",
+        "data.extensions.ikar is invalid: {problems}",
+    ),
+    "soul.error.image_too_large": (
+        "Изображение {width}x{height}; допустимо не более {limit} пикселей.",
+        "The image is {width}x{height}; at most {limit} pixels.",
+    ),
+    "soul.error.broken_png": (
+        "PNG-изображение повреждено или обрезано: {reason}.",
+        "The PNG image is broken or truncated: {reason}.",
+    ),
+    "soul.error.png_without_card": (
+        "В этом PNG нет карточки персонажа (нет блока 'chara' или 'ccv3').",
+        "This PNG has no character card in it (no 'chara' or 'ccv3' chunk).",
+    ),
+    "soul.error.bad_base64": (
+        "Карточка внутри PNG не является корректным base64.",
+        "The card inside the PNG is not valid base64.",
+    ),
+    "soul.error.bad_image": (
+        "Не удаётся прочитать изображение: {reason}",
+        "The image cannot be read: {reason}",
+    ),
+    "soul.error.bad_encoding": ("Карточка не в кодировке UTF-8.", "The card is not UTF-8 text."),
+    "soul.error.bad_json": (
+        "Карточка не является корректным JSON: {reason}",
+        "The card is not valid JSON: {reason}",
+    ),
+    "soul.error.card_too_large": (
+        "Карточка больше {limit} байт.",
+        "The card is larger than {limit} bytes.",
+    ),
+    "soul.error.card_too_deep": (
+        "Карточка слишком глубоко вложена в '{path}'.",
+        "The card is nested too deeply at '{path}'.",
+    ),
+    "soul.error.field_too_large": (
+        "Поле '{path}' содержит {length} символов; допустимо не более {limit}.",
+        "Field '{path}' has {length} characters; at most {limit}.",
+    ),
+    "soul.error.bad_format": (
+        "Неизвестный формат экспорта {format}: используйте 'json' или 'png'.",
+        "Unknown export format {format}: use 'json' or 'png'.",
+    ),
+    "soul.error.persona_not_found": (
+        "Персона «{persona}» не найдена.",
+        "Persona '{persona}' does not exist.",
+    ),
+    "soul.error.persona_builtin": (
+        "Персона «{persona}» встроена в IKAR, её нельзя удалить.",
+        "Persona '{persona}' ships with IKAR and cannot be deleted.",
+    ),
+    "soul.saved_copy": (
+        "Сохранено как ваша копия: встроенные и общие персоны не меняются.",
+        "Saved as your own copy: shipped and shared personas stay as they are.",
+    ),
+    "soul.error.persona_not_yours": (
+        "Персона «{persona}» не ваша: удалить её может только тот, кто её импортировал.",
+        "Persona '{persona}' is not yours: only whoever imported it may delete it.",
+    ),
+    "soul.error.persona_in_use": (
+        "Персона «{persona}» — персона новых чатов по умолчанию (IKAR_DEFAULT_PERSONA); "
+        "её нельзя удалить.",
+        "Persona '{persona}' is the default of new chats (IKAR_DEFAULT_PERSONA) and cannot "
+        "be deleted.",
+    ),
+    "soul.error.prompt_too_large": (
+        "Запросу нужно {needed} токенов, а помещается {budget}; сократите сообщение.",
+        "The prompt needs {needed} tokens but only {budget} fit; shorten the message.",
+    ),
 }

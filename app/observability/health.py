@@ -7,12 +7,18 @@ decision (`critical`): a broken TTS engine degrades IKAR, a broken database fail
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from app.services.models import ModelManager
+from app.storage.database import Database
+from media.service import MediaService
+from memory import MemoryService
 
 ComponentState = Literal["ok", "degraded", "failed", "disabled", "unloaded", "loading", "ready"]
 OverallStatus = Literal["ok", "degraded", "failed"]
@@ -83,3 +89,89 @@ def disk_health(path: Path, min_free_bytes: int, name: str = "disk") -> Componen
     return ComponentHealth(
         name=name, state="ok", detail=f"{usage.free // 2**20} MiB free", data=data
     )
+
+
+class HealthMonitor:
+    """Builds the `/health` report: the database (critical), the model, disk, memory, media.
+
+    Why here and not in the composition root: aggregation is the health view's business;
+    the root only hands over the components. Blocking probes run in a worker thread.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        models: ModelManager,
+        memory: MemoryService,
+        media: MediaService,
+        data_dir: Path,
+        min_free_bytes: int = 1 << 30,
+    ) -> None:
+        self.db = db
+        self.models = models
+        self.memory = memory
+        self.media = media
+        self.data_dir = data_dir
+        self.min_free_bytes = min_free_bytes
+
+    def blocking_components(self) -> list[ComponentHealth]:
+        """The probes that touch disk or SQLite (run off the event loop)."""
+        return [
+            self._db(),
+            self._llm(),
+            disk_health(self.data_dir, self.min_free_bytes),
+            self._memory(),
+        ]
+
+    async def report(self) -> dict[str, Any]:
+        """The report as `/health` sends it: each component's data flattened next to its
+        state (clients read `components.llm.loaded`)."""
+        components = await asyncio.to_thread(self.blocking_components)
+        components.append(await self._media())
+        body = aggregate(components, critical={"db"}).model_dump(mode="json")
+        for name, comp in body["components"].items():
+            body["components"][name] = {**comp.pop("data", {}), **comp}
+        return body
+
+    def _db(self) -> ComponentHealth:
+        try:
+            ok = self.db.ping()
+        except Exception as exc:
+            return ComponentHealth(name="db", state="failed", detail=str(exc))
+        return ComponentHealth(
+            name="db", state="ok" if ok else "failed", data={"path": str(self.db.path)}
+        )
+
+    def _llm(self) -> ComponentHealth:
+        llm = self.models.status()
+        return ComponentHealth(
+            name="llm",
+            state=llm.state,
+            detail=llm.detail or "",
+            data=llm.model_dump() | {"load_progress": round(self.models.load_progress, 3)},
+        )
+
+    def _memory(self) -> ComponentHealth:
+        try:
+            mem = self.memory.status()
+        except Exception as exc:
+            return ComponentHealth(name="memory", state="failed", detail=str(exc))
+        return ComponentHealth(
+            name="memory",
+            state="failed" if mem.embedder.state == "failed" else "ok",
+            detail=mem.embedder.detail or "",
+            data=mem.model_dump(mode="json") | {"index_consistent": mem.index.consistent},
+        )
+
+    async def _media(self) -> ComponentHealth:
+        try:
+            media = await self.media.status()
+        except Exception as exc:
+            return ComponentHealth(name="media", state="failed", detail=str(exc))
+        failed = [n for n, e in media.engines.items() if e.state == "failed"]
+        return ComponentHealth(
+            name="media",
+            state="degraded" if failed else "ok",
+            detail=", ".join(f"{n}: {media.engines[n].detail}" for n in failed),
+            data=media.model_dump(mode="json"),
+        )

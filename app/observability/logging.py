@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -70,6 +71,21 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# One query parameter, as it appears in a request line: `?key=value`, `&key=value`, `;key=`.
+_QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<key>[^=&;\s#'\"]+)=)(?P<value>[^&;\s#'\"]*)")
+_MAX_DECODES = 4  # %2574 -> %74 -> t: a few layers, never unbounded
+
+
+def fully_unquoted(text: str) -> str:
+    """`text` with percent-encoding undone, layer by layer (`%2574` is `t` to some server)."""
+    for _ in range(_MAX_DECODES):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def is_sensitive_key(key: str) -> bool:
     """Whether values under this key are credentials (password, api_key, x-admin-token...)."""
     return bool(_SENSITIVE_KEY.match(key.replace("-", "_")))
@@ -88,10 +104,21 @@ class Redactor:
         self._secrets = sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True)
 
     def redact_text(self, text: str) -> str:
-        """`text` with secret values and credential patterns masked."""
+        """`text` with secret values and credential patterns masked.
+
+        Masking happens after decoding: `?%74oken=x` is `?token=x` to the server, so the
+        parameter name is compared decoded, and a secret value that appears only
+        percent-encoded makes the text be logged decoded (and masked).
+        """
+        if "%" in text:
+            decoded = fully_unquoted(text)
+            if any(decoded.count(secret) > text.count(secret) for secret in self._secrets):
+                text = decoded
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if "=" in text:
+            text = _QUERY_PARAM.sub(_mask_query_value, text)
         for pattern, replacement in _TEXT_RULES:
             text = pattern.sub(replacement, text)
         return text
@@ -126,6 +153,12 @@ class Redactor:
                 return [self.redact_value(items[0], depth + 1), MASK]
             return [self.redact_value(v, depth + 1) for v in items]
         return self.redact_text(str(value))
+
+
+def _mask_query_value(match: re.Match[str]) -> str:
+    if match.group("value") and is_sensitive_key(fully_unquoted(match.group("key"))):
+        return match.group("head") + MASK
+    return match.group(0)
 
 
 def _key_text(key: Any) -> str:

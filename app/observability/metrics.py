@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.samples import Sample
 
+from models.types import Usage
+
 LlmOutcome = Literal["ok", "error", "retry", "timeout"]
 ConsolidationOutcome = Literal["ok", "error", "skipped"]
 _LLM_OUTCOMES: tuple[str, ...] = get_args(LlmOutcome)
@@ -115,6 +117,21 @@ class Metrics:
                 generating = latency_s - (ttft_s or 0.0)
                 if generating > 0:
                     self.llm_tokens_per_second.observe(completion_tokens / generating)
+
+    def observe_generation(self, outcome: str, usage: Usage | None) -> None:
+        """One chat turn's model call: `outcome` is "ok" or the turn's failure code."""
+        mapped: LlmOutcome = (
+            "ok" if outcome == "ok" else "timeout" if outcome == "timeout" else "error"
+        )
+        if usage is None:
+            self.observe_llm(mapped)
+            return
+        self.observe_llm(
+            mapped,
+            latency_s=usage.total_s,
+            ttft_s=usage.time_to_first_token_s,
+            completion_tokens=usage.completion_tokens,
+        )
 
     def observe_retrieval(self, latency_s: float) -> None:
         self.retrieval_latency.observe(latency_s)

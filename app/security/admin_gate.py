@@ -10,41 +10,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
+from app.errors import ErrorHTTPException
 from app.security.errors import (
     AdminDisabledError,
     AdminLockedOutError,
     AdminUnauthorizedError,
     SecurityError,
-    to_http,
 )
+from app.security.lockouts import Lockouts
 
 ADMIN_TOKEN_HEADER = "X-Admin-Token"  # noqa: S105 (a header name, not a secret)
 ADMIN_TOKEN_QUERY = "token"  # noqa: S105 (a parameter name)
 MIN_TOKEN_LENGTH = 16
 
 
-@dataclass
-class _ClientFailures:
-    times: deque[float] = field(default_factory=deque)
-    locked_until: float = 0.0
-
-
 class AdminGate:
     """Checks admin tokens in constant time and locks out clients that keep guessing.
 
-    `client` is the key for lockout (the client IP); behind a reverse proxy every request
-    shares the proxy's IP, so configure the proxy to pass the real address to uvicorn
-    (`--forwarded-allow-ips`) or a lockout blocks everyone.
+    `client` is the key for lockout (the client IP). Forwarded headers are trusted only from
+    the proxies listed in IKAR_TRUSTED_PROXIES (never by default: anyone could send a new
+    `X-Forwarded-For` with each guess); behind a reverse proxy, list it there, or every
+    request shares the proxy's IP and a lockout blocks everyone.
     """
 
     def __init__(
@@ -66,15 +59,9 @@ class AdminGate:
                     "one: python -c 'import secrets; print(secrets.token_urlsafe())')"
                 )
             self._digest = hashlib.sha256(secret.encode("utf-8")).digest()
-        if lockout_after < 1:
-            raise ValueError("lockout_after must be >= 1")
-        self._lockout_after = lockout_after
-        self._window = lockout_window_s
-        self._lockout_s = lockout_s
-        self._clock = clock
-        self._max_clients = max_tracked_clients
-        self._clients: dict[str, _ClientFailures] = {}
-        self._lock = threading.Lock()
+        self._lockouts = Lockouts(
+            lockout_after, lockout_window_s, lockout_s, clock, max_tracked_clients
+        )
 
     @property
     def enabled(self) -> bool:
@@ -96,49 +83,19 @@ class AdminGate:
         """
         self.check()
         assert self._digest is not None
-        now = self._clock()
-        with self._lock:
-            state = self._clients.get(client)
-            if state is not None and state.locked_until > now:
-                raise AdminLockedOutError(state.locked_until - now)
+        locked = self._lockouts.remaining(client)
+        if locked > 0:
+            raise AdminLockedOutError(locked)
         if not presented:
             raise AdminUnauthorizedError("admin token missing")
         # Comparing fixed-size digests keeps the comparison constant-time even when the
         # lengths differ (compare_digest on raw strings would return early on length).
         candidate = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
         if hmac.compare_digest(candidate, self._digest):
-            with self._lock:
-                self._clients.pop(client, None)
+            self._lockouts.succeed(client)
             return
-        self._record_failure(client, now)
+        self._lockouts.fail(client)
         raise AdminUnauthorizedError("admin token wrong")
-
-    def _record_failure(self, client: str, now: float) -> None:
-        with self._lock:
-            state = self._clients.get(client)
-            if state is None:
-                if len(self._clients) >= self._max_clients:
-                    self._prune(now)
-                state = self._clients[client] = _ClientFailures()
-            state.times.append(now)
-            while state.times and state.times[0] <= now - self._window:
-                state.times.popleft()
-            if len(state.times) >= self._lockout_after:
-                state.locked_until = now + self._lockout_s
-                state.times.clear()
-
-    def _prune(self, now: float) -> None:
-        """Forget clients with no recent failures and no active lockout (bounded memory)."""
-        stale = [
-            key
-            for key, s in self._clients.items()
-            if s.locked_until <= now and (not s.times or s.times[-1] <= now - self._window)
-        ]
-        for key in stale:
-            del self._clients[key]
-        if len(self._clients) >= self._max_clients:  # still full: drop the oldest entries
-            for key in list(self._clients)[: len(self._clients) // 2]:
-                del self._clients[key]
 
 
 class _Lookup(Protocol):
@@ -201,6 +158,6 @@ def require_admin(gate: AdminGate) -> Callable[[HTTPConnection], Awaitable[None]
         try:
             gate.verify(presented_admin_token(conn), client_key(conn))
         except SecurityError as error:
-            raise to_http(error, conn.headers.get("accept-language")) from None
+            raise ErrorHTTPException(error, conn.headers.get("accept-language")) from None
 
     return admin_required

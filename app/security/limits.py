@@ -14,14 +14,16 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import ErrorHTTPException, error_body
 from app.security.admin_gate import client_key
-from app.security.errors import RateLimitedError, SecurityError, message, to_http
+from app.security.errors import RateLimitedError, SecurityError
 
 
 @dataclass
@@ -97,9 +99,25 @@ def rate_limited(
         try:
             limiter.check(key(conn))
         except SecurityError as error:
-            raise to_http(error, conn.headers.get("accept-language")) from None
+            raise ErrorHTTPException(error, conn.headers.get("accept-language")) from None
 
     return within_rate_limit
+
+
+class PayloadTooLargeError(SecurityError):
+    """A request body over the size limit (answered by the middleware, before the app)."""
+
+    code = "payload_too_large"
+    status_code = 413
+    key = "security.payload_too_large"
+
+
+class BadContentLengthError(SecurityError):
+    """A Content-Length header that is not a non-negative number."""
+
+    code = "bad_request"
+    status_code = 400
+    key = "security.bad_length"
 
 
 class BodyTooLargeError(HTTPException):
@@ -152,7 +170,8 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 length = -1
             if length < 0:
-                await _send_json(send, 400, {"error": "bad_request", "message": "bad length"})
+                error = BadContentLengthError()
+                await _send_json(send, 400, error_body(error, headers.get("accept-language")))
                 return
             if length > limit:
                 await self._reject(scope, send, headers)
@@ -160,8 +179,8 @@ class BodySizeLimitMiddleware:
         await _LimitedCall(self, scope, receive, send, limit, headers).run()
 
     async def _reject(self, scope: Scope, send: Send, headers: Headers) -> None:
-        text = message("payload_too_large", headers.get("accept-language"))
-        await _send_json(send, 413, {"error": "payload_too_large", "message": text}, close=True)
+        body = error_body(PayloadTooLargeError(), headers.get("accept-language"))
+        await _send_json(send, 413, body, close=True)
 
 
 class _LimitedCall:
@@ -221,7 +240,7 @@ class _LimitedCall:
         await self.send(msg)
 
 
-async def _send_json(send: Send, status: int, body: dict[str, str], close: bool = False) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], close: bool = False) -> None:
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = [
         (b"content-type", b"application/json; charset=utf-8"),

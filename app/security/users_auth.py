@@ -3,6 +3,11 @@
 The `users` table belongs to the core schema (`app/storage/schema.py`); this module only reads
 and writes its `password_hash` and `api_token_hash` columns, so the composition root must
 have applied the core migrations first.
+
+Accounts mode is sticky: once an account with a password exists, the database remembers that
+accounts are required (`account_policy`), and deleting every account closes the app (nobody
+can log in, every API call is 401) instead of reopening it to anyone. Only an operator at the
+shell can go back to local mode (`python -m app.manage local-mode`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import HTTPConnection
 
-from app.security.errors import SecurityHTTPException, message
+from app.errors import ErrorHTTPException
+from app.security.errors import UnauthorizedError
 from app.security.passwords import (
     DEFAULT_ROUNDS,
     generate_api_token,
@@ -26,6 +32,17 @@ from app.security.passwords import (
 )
 from app.storage.database import Database
 
+ACCOUNTS_MIGRATIONS = (
+    """
+    CREATE TABLE account_policy (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
+)
+_REQUIRED = "accounts_required"
+
 
 class UserExistsError(ValueError):
     """A user with that name (ignoring case) already exists."""
@@ -33,6 +50,18 @@ class UserExistsError(ValueError):
 
 class UnknownUserError(LookupError):
     """No user has that id."""
+
+
+class AccountsExistError(RuntimeError):
+    """Local mode was asked for while accounts with passwords exist."""
+
+
+def _require_accounts(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO account_policy(key, value, updated_at) VALUES (?, '1', ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = '1'",
+        (_REQUIRED, time.time()),
+    )
 
 
 class UserAuthenticator:
@@ -46,6 +75,11 @@ class UserAuthenticator:
         self._db = db
         self._rounds = rounds
         self._dummy_hash: str | None = None
+        self._required = False  # cached once true: it only ever turns false from the shell
+        db.migrate("accounts", ACCOUNTS_MIGRATIONS)
+        with db.transaction() as conn:  # installs from before the policy table
+            if conn.execute("SELECT 1 FROM users WHERE password_hash IS NOT NULL").fetchone():
+                _require_accounts(conn)
 
     def create_user(self, name: str, password: str, is_admin: bool = False) -> str:
         """Create a user with a password; return the new user id."""
@@ -62,6 +96,7 @@ class UserAuthenticator:
                 " VALUES (?, ?, ?, ?, ?)",
                 (user_id, clean, time.time(), password_hash, int(is_admin)),
             )
+            _require_accounts(conn)
         return user_id
 
     def set_password(self, user_id: str, password: str) -> None:
@@ -73,6 +108,7 @@ class UserAuthenticator:
             )
             if cursor.rowcount == 0:
                 raise UnknownUserError(user_id)
+            _require_accounts(conn)
 
     def authenticate_password(self, name: str, password: str) -> str | None:
         """The user id if `name` and `password` match, else None."""
@@ -85,9 +121,12 @@ class UserAuthenticator:
             return None
         return user_id if verify_password(password, stored) else None
 
-    def gradio_auth(self, username: str, password: str) -> bool:
-        """Gradio's `auth=` callable: `(username, password) -> bool`."""
-        return self.authenticate_password(username, password) is not None
+    async def gradio_auth(self, username: str, password: str) -> bool:
+        """Gradio's `auth=` callable: `(username, password) -> bool`; bcrypt runs in a
+        thread (gradio awaits a coroutine, but calls a plain function on the event loop).
+        Throttling is `LoginThrottleMiddleware`'s."""
+        user_id = await asyncio.to_thread(self.authenticate_password, username, password)
+        return user_id is not None
 
     def issue_api_token(self, user_id: str) -> str:
         """Create (or rotate) the user's API token; the plain token is returned only here."""
@@ -134,12 +173,25 @@ class UserAuthenticator:
         return self._find_id(rows, name)
 
     def users_configured(self) -> bool:
-        """Whether at least one user can log in with a password (see `exposure_check`)."""
+        """Whether this install uses accounts: a password was ever set, even if every
+        account has since been deleted (see `exposure_check` and the module docstring)."""
+        if self._required:
+            return True
         with self._db.connect() as conn:
             row = conn.execute(
-                "SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1"
+                "SELECT 1 FROM account_policy WHERE key = ? AND value = '1'", (_REQUIRED,)
             ).fetchone()
-        return row is not None
+        self._required = row is not None
+        return self._required
+
+    def open_local_mode(self) -> None:
+        """Forget that accounts were required (the operator's choice, from the shell): only
+        while no account with a password exists. Raises `AccountsExistError` otherwise."""
+        with self._db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE password_hash IS NOT NULL").fetchone():
+                raise AccountsExistError("accounts with passwords exist")
+            conn.execute("DELETE FROM account_policy WHERE key = ?", (_REQUIRED,))
+        self._required = False
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -168,12 +220,7 @@ def require_user(auth: UserAuthenticator) -> Callable[[HTTPConnection], Awaitabl
         token = bearer_token(conn)
         user_id = await asyncio.to_thread(auth.user_for_api_token, token) if token else None
         if user_id is None:
-            raise SecurityHTTPException(
-                401,
-                "unauthorized",
-                message("unauthorized", conn.headers.get("accept-language")),
-                {"WWW-Authenticate": "Bearer"},
-            )
+            raise ErrorHTTPException(UnauthorizedError(), conn.headers.get("accept-language"))
         return user_id
 
     return user_required

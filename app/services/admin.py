@@ -5,13 +5,10 @@ translate; this class lists users and their data, exports and deletes one user, 
 prompt templates, switches models and the default persona, reads metrics and logs, and
 backs up and restores the database.
 
-Why admin choices persist "over" a setting: the default model and persona come from
-`IKAR_*` settings, and an admin may change them at run time. The choice is stored together
-with the setting it replaced and re-applied at start only while that setting is unchanged,
-so editing the environment later still wins (the database never silently overrides it).
-
-Optional parts (`services.memory`, `services.media`) are looked up with `getattr` on every
-call: a build without them shows "not available" instead of failing.
+It owns no one else's tables: per-user data is counted, exported and deleted through the
+`UserDataRegistry` (every component answers for its own rows), the default persona and
+model through `RuntimeDefaults`. Memory and media are optional arguments (a build without
+them shows "not available"); everything it needs is passed in by the composition root.
 """
 
 from __future__ import annotations
@@ -27,34 +24,27 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, SecretStr
 
-from app.observability.logging import MASK, is_sensitive_key
+from app.observability.logging import MASK, LogBuffer, is_sensitive_key
+from app.observability.metrics import Metrics
 from app.security.paths import UnsafePathError, safe_join
+from app.services.defaults import RuntimeDefaults
+from app.services.downloads import OneTimeDownloads
 from app.services.errors import ServiceError
-from app.services.soul_turns import SoulTurnHook
-from app.soul.errors import PersonaNotFoundError
-from app.storage.repositories import ConversationRepository, MessageRepository
-
-if TYPE_CHECKING:
-    from app.composition import Services
+from app.services.models import ModelManager
+from app.services.user_data import UserDataRegistry
+from app.soul import SoulManager
+from app.storage.database import Database
+from config.settings import Settings
+from media.service import MediaService
+from memory import MemoryService
 
 log = logging.getLogger(__name__)
-
-ADMIN_MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE admin_settings (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        replaced TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    """,
-]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 REQUIRED_TABLES = frozenset({"schema_versions", "users", "conversations", "messages"})
@@ -62,16 +52,10 @@ MAX_TEMPLATE_CHARS = 200_000
 KEEP_BACKUPS = 5
 MAX_LOG_LINES = 2000
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.j2$")
-_SETTING_DEFAULT_MODEL = "default_model"
-_SETTING_DEFAULT_PERSONA = "default_persona"
 
 
 class AdminError(ServiceError):
     """A refused admin action. `key` is an "admin.error.*" message; `code` is its last part."""
-
-    @property
-    def code(self) -> str:
-        return self.key.rsplit(".", 1)[-1]
 
 
 class UserSummary(BaseModel):
@@ -84,6 +68,7 @@ class UserSummary(BaseModel):
     messages: int
     souls: int
     memories: int | None  # None: this build has no memory component
+    data: dict[str, int] = {}  # every owner's counts (artifacts, personas, ...)
 
 
 class PromptTemplateInfo(BaseModel):
@@ -120,49 +105,49 @@ class RestoreResult(BaseModel):
 
 
 class AdminService:
-    """Admin actions over the app's `Services`. Synchronous: callers use `db.run`/threads."""
+    """Admin actions. Synchronous: the REST routes and the admin tab run them in a thread."""
 
-    def __init__(self, services: Services, clock: Callable[[], float] = time.time) -> None:
-        self._services = services
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        user_data: UserDataRegistry,
+        defaults: RuntimeDefaults,
+        soul: SoulManager,
+        models: ModelManager,
+        metrics: Metrics,
+        log_buffer: LogBuffer,
+        memory: MemoryService | None = None,
+        media: MediaService | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.user_data = user_data
+        self.defaults = defaults
+        self.soul = soul
+        self.models = models
+        self.metrics = metrics
+        self.log_buffer = log_buffer
+        self.memory = memory
+        self.media = media
         self._clock = clock
-        self.db = services.db
-        self.settings = services.settings
-        self.db.migrate("admin", ADMIN_MIGRATIONS)
-        self._conversations = ConversationRepository(self.db)
-        self._messages = MessageRepository(self.db)
         self._sandbox = ImmutableSandboxedEnvironment()
-        self.apply_persisted()
-
-    # -- optional components ---------------------------------------------------------------
-    @property
-    def memory(self) -> Any | None:
-        return getattr(self._services, "memory", None)
-
-    @property
-    def media(self) -> Any | None:
-        return getattr(self._services, "media", None)
+        # Backups and user exports reach the admin's browser only through these links.
+        self.downloads = OneTimeDownloads()
 
     # -- users -----------------------------------------------------------------------------
     def list_users(self) -> list[UserSummary]:
-        """Every user with how much of their data is stored."""
+        """Every user with how much of their data each component stores."""
         with self.db.connect() as conn:
             rows = conn.execute(
-                "SELECT u.id, u.name, u.created_at, u.is_admin,"
-                " u.password_hash IS NOT NULL AS has_password,"
-                " (SELECT COUNT(*) FROM conversations c WHERE c.user_id = u.id) AS conversations,"
-                " (SELECT COUNT(*) FROM messages m WHERE m.user_id = u.id) AS messages"
-                " FROM users u ORDER BY u.created_at"
+                "SELECT id, name, created_at, is_admin,"
+                " password_hash IS NOT NULL AS has_password FROM users ORDER BY created_at"
             ).fetchall()
-            souls = self._soul_counts(conn)
-        memory = self.memory
         out = []
         for r in rows:
-            memories: int | None = None
-            if memory is not None:
-                try:
-                    memories = int(memory.stats(r["id"]).total)
-                except Exception:  # a broken memory component must not hide the users
-                    log.exception("memory stats failed")
+            counts = self.user_data.count(r["id"])
             out.append(
                 UserSummary(
                     id=r["id"],
@@ -170,116 +155,51 @@ class AdminService:
                     created_at=r["created_at"],
                     is_admin=bool(r["is_admin"]),
                     has_password=bool(r["has_password"]),
-                    conversations=r["conversations"],
-                    messages=r["messages"],
-                    souls=souls.get(r["id"], 0),
-                    memories=memories,
+                    conversations=counts.get("conversations", 0),
+                    messages=counts.get("messages", 0),
+                    souls=counts.get("souls", 0),
+                    memories=counts.get("memories"),
+                    data=counts,
                 )
             )
         return out
 
-    @staticmethod
-    def _soul_counts(conn: sqlite3.Connection) -> dict[str, int]:
-        # Read-only peek at the soul's table: the soul manager has no per-user count.
-        try:
-            rows = conn.execute(
-                "SELECT user_id, COUNT(*) FROM soul_state GROUP BY user_id"
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return {}
-        return {str(r[0]): int(r[1]) for r in rows}
-
-    def _user_row(self, user_id: str) -> sqlite3.Row:
-        with self.db.connect() as conn:
-            row = conn.execute(
-                "SELECT id, name, created_at, is_admin FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-        if row is None:
-            raise AdminError("admin.error.user_not_found", 404, user=user_id)
-        return row
-
     def export_user(self, user_id: str) -> dict[str, Any]:
-        """One user's data as JSON: conversations with messages, soul states, memories.
+        """One user's data as JSON, one section per kind (conversations, soul, memories,
+        personas, artifacts, ...): whatever the registered owners hold.
 
         Credentials (password and token hashes) are never exported."""
-        row = self._user_row(user_id)
-        conversations = []
-        for conv in self._conversations.list(user_id, limit=1_000_000):
-            messages = self._messages.list(user_id, conv.id)
-            conversations.append(
-                {
-                    **conv.model_dump(exclude={"message_count"}),
-                    "messages": [m.model_dump() for m in messages],
-                }
-            )
-        with self.db.connect() as conn:
-            try:
-                soul_rows = conn.execute(
-                    "SELECT persona_id, state_json, updated_at FROM soul_state"
-                    " WHERE user_id = ? ORDER BY persona_id",
-                    (user_id,),
-                ).fetchall()
-            except sqlite3.OperationalError:
-                soul_rows = []
-        doc: dict[str, Any] = {
-            "format": "ikar.user-export",
-            "version": 1,
-            "exported_at": self._clock(),
-            "user": {
-                "id": row["id"],
-                "name": row["name"],
-                "created_at": row["created_at"],
-                "is_admin": bool(row["is_admin"]),
-            },
-            "conversations": conversations,
-            "soul": [
-                {
-                    "persona_id": r["persona_id"],
-                    "state": json.loads(r["state_json"]),
-                    "updated_at": r["updated_at"],
-                }
-                for r in soul_rows
-            ],
-        }
-        memory = self.memory
-        if memory is not None:
-            doc["memories"] = json.loads(memory.export_memories(user_id))["memories"]
-        return doc
+        return self.user_data.export(user_id)
+
+    @property
+    def private_dir(self) -> Path:
+        """Where user exports wait for their one-time link (0700; never served by gradio)."""
+        return _private_folder(self.settings.resolved_cache_dir / "private")
 
     def write_export(self, user_id: str) -> Path:
-        """`export_user` as a JSON file under the cache (which the UI may serve)."""
+        """`export_user` as a private JSON file (0600), for a one-time link."""
         doc = self.export_user(user_id)
-        folder = self.settings.resolved_cache_dir / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_-]", "_", user_id)[:40] or "user"
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%d-%H%M%S")
-        target = folder / f"ikar-user-{stem}-{stamp}.json"
-        target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        folder = self.private_dir
+        target = folder / f"ikar-user-{stem}-{stamp}-{uuid.uuid4().hex[:6]}.json"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle, ensure_ascii=False, indent=1)
         for old in sorted(folder.glob("ikar-user-*.json"), key=lambda p: p.stat().st_mtime)[
             :-KEEP_BACKUPS
         ]:
             old.unlink(missing_ok=True)
         return target
 
+    def offer(self, path: Path, media_type: str, client: str) -> str:
+        """A one-time link (relative) to a private file, for the admin at `client`."""
+        return self.downloads.link(self.downloads.offer(path, path.name, media_type, client))
+
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Forget one user: memories, souls, then the user row (conversations and messages
-        cascade), the database part in one transaction."""
-        self._user_row(user_id)
-        deleted: dict[str, int] = {}
-        memory = self.memory
-        if memory is not None:
-            deleted["memories"] = int(memory.delete_user(user_id))  # also updates the index
-        with self.db.transaction() as conn:
-            deleted["conversations"] = conn.execute(
-                "SELECT COUNT(*) FROM conversations WHERE user_id = ?", (user_id,)
-            ).fetchone()[0]
-            deleted["messages"] = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE user_id = ?", (user_id,)
-            ).fetchone()[0]
-            self._services.soul.delete_user_data(user_id)  # joins this transaction
-            # conversations, and their messages, cascade from the user row
-            conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-        log.info("admin deleted a user", extra={"user_id": user_id, **deleted})
+        """Forget one user everywhere (every registered owner), in one transaction."""
+        deleted = self.user_data.delete(user_id)
+        log.info("admin deleted a user", extra={"user_id": user_id})
         return deleted
 
     # -- prompt templates ------------------------------------------------------------------
@@ -353,45 +273,31 @@ class AdminService:
         return self.read_prompt(name)
 
     # -- persona defaults ------------------------------------------------------------------
-    def _soul_hooks(self) -> list[SoulTurnHook]:
-        return [h for h in self._services.chat.hooks if isinstance(h, SoulTurnHook)]
-
     @property
     def default_persona(self) -> str:
-        hooks = self._soul_hooks()
-        return hooks[0].default_persona if hooks else self.settings.default_persona
+        return self.defaults.persona
 
     def persona_defaults(self) -> PersonaDefaults:
-        personas = [{"id": p.id, "name": p.name} for p in self._services.soul.list_personas()]
+        personas = [{"id": p.id, "name": p.name} for p in self.soul.list_personas(everyone=True)]
         return PersonaDefaults(
-            default_persona=self.default_persona,
-            configured=self.settings.default_persona,
+            default_persona=self.defaults.persona,
+            configured=self.defaults.configured_persona,
             personas=personas,
         )
 
     def set_default_persona(self, persona_id: str) -> PersonaDefaults:
         """New chats use `persona_id` from now on (and after a restart)."""
-        self._apply_persona(persona_id)
-        self._persist(_SETTING_DEFAULT_PERSONA, persona_id, self.settings.default_persona)
+        self.defaults.set_persona(persona_id)
         return self.persona_defaults()
-
-    def _apply_persona(self, persona_id: str) -> None:
-        try:
-            self._services.soul.get_persona(persona_id)
-        except PersonaNotFoundError:
-            raise AdminError("admin.error.persona_not_found", 404, persona=persona_id) from None
-        for hook in self._soul_hooks():
-            hook.default_persona = persona_id
-        self._services.inner_life.default_persona = persona_id
 
     # -- models ----------------------------------------------------------------------------
     def _profile(self, name: str) -> str:
-        if name not in self._services.models.profiles:
+        if name not in self.models.profiles:
             raise AdminError("admin.error.model_not_found", 404, model=name)
         return name
 
     def list_models(self) -> list[ModelInfo]:
-        manager = self._services.models
+        manager = self.models
         out = []
         for name, profile in manager.profiles.items():
             status = manager.backend(name).status()
@@ -401,7 +307,7 @@ class AdminService:
                     label=profile.label,
                     source=profile.source,
                     active=name == manager.active_name,
-                    configured_default=name == self.settings.default_model,
+                    configured_default=name == self.defaults.configured_model,
                     state=status.state,
                     loaded=status.loaded,
                     detail=status.detail,
@@ -414,7 +320,7 @@ class AdminService:
 
     def load_model(self, name: str) -> ModelInfo:
         """Load a model now (blocking: may assemble and read a large file)."""
-        backend = self._services.models.backend(self._profile(name))
+        backend = self.models.backend(self._profile(name))
         try:
             backend.load()
         except Exception as exc:
@@ -422,58 +328,17 @@ class AdminService:
         return self.model_info(name)
 
     def unload_model(self, name: str) -> ModelInfo:
-        self._services.models.backend(self._profile(name)).unload()
+        self.models.backend(self._profile(name)).unload()
         return self.model_info(name)
 
     def set_default_model(self, name: str) -> ModelInfo:
         """Chat uses `name` from now on (and after a restart); the previous one unloads."""
-        self._services.models.set_active(self._profile(name))
-        self._persist(_SETTING_DEFAULT_MODEL, name, self.settings.default_model)
+        self.defaults.set_model(self._profile(name))
         return self.model_info(name)
 
-    # -- persisted admin choices -----------------------------------------------------------
-    def _persist(self, key: str, value: str, replaced: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO admin_settings(key, value, replaced, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
-                " replaced = excluded.replaced, updated_at = excluded.updated_at",
-                (key, value, replaced, self._clock()),
-            )
-
     def persisted(self) -> dict[str, dict[str, str]]:
-        with self.db.connect() as conn:
-            rows = conn.execute("SELECT key, value, replaced FROM admin_settings").fetchall()
-        return {r["key"]: {"value": r["value"], "replaced": r["replaced"]} for r in rows}
-
-    def apply_persisted(self) -> None:
-        """Re-apply the admin's choices (start, restore) unless the setting they replaced
-        has changed since: then the setting wins and the stale choice is dropped."""
-        current = {
-            _SETTING_DEFAULT_MODEL: self.settings.default_model,
-            _SETTING_DEFAULT_PERSONA: self.settings.default_persona,
-        }
-        appliers: dict[str, Callable[[str], None]] = {
-            _SETTING_DEFAULT_MODEL: lambda v: self._services.models.set_active(self._profile(v)),
-            _SETTING_DEFAULT_PERSONA: self._apply_persona,
-        }
-        for key, choice in self.persisted().items():
-            if key not in appliers:
-                continue
-            if choice["replaced"] != current[key]:
-                log.info(
-                    "IKAR_%s changed since the admin chose %r; using the setting",
-                    key.upper(),
-                    choice["value"],
-                )
-                with self.db.transaction() as conn:
-                    conn.execute("DELETE FROM admin_settings WHERE key = ?", (key,))
-                continue
-            try:
-                appliers[key](choice["value"])
-                log.info("admin choice applied: %s=%s", key, choice["value"])
-            except (AdminError, KeyError):
-                log.warning("admin choice %s=%r no longer exists; ignored", key, choice["value"])
+        """The admin's stored run-time choices (see `RuntimeDefaults`)."""
+        return self.defaults.persisted()
 
     # -- jobs and memory -------------------------------------------------------------------
     def queues(self) -> dict[str, Any]:
@@ -481,12 +346,7 @@ class AdminService:
         if media is None:
             raise AdminError("admin.error.media_unavailable", 404)
         jobs = [j.model_dump(mode="json") for j in media.jobs()]
-        queues = getattr(media, "queues", None)
-        stats = (
-            {k: v.model_dump(mode="json") for k, v in queues.stats().items()}
-            if queues is not None and hasattr(queues, "stats")
-            else {}
-        )
+        stats = {k: v.model_dump(mode="json") for k, v in media.queues.stats().items()}
         return {"jobs": jobs, "stats": stats}
 
     def cancel_job(self, job_id: str) -> bool:
@@ -508,12 +368,11 @@ class AdminService:
         elif action != "status":
             raise AdminError("admin.error.bad_action", 400, action=action[:40])
         status = memory.consolidation_status()
-        data = status.model_dump(mode="json") if isinstance(status, BaseModel) else dict(status)
-        return {"action": action, "changed": changed, "status": data}
+        return {"action": action, "changed": changed, "status": status.model_dump(mode="json")}
 
     # -- metrics, logs, config -------------------------------------------------------------
     def metrics_summary(self) -> dict[str, Any]:
-        return self._services.metrics.summary()
+        return self.metrics.summary()
 
     def log_tail(
         self,
@@ -526,7 +385,7 @@ class AdminService:
         """The newest log lines (already redacted by the buffer) that pass the filters."""
         limit = max(1, min(int(limit), MAX_LOG_LINES))
         try:
-            entries = self._services.log_buffer.tail(
+            entries = self.log_buffer.tail(
                 limit,
                 level=level or None,
                 logger=logger or None,
@@ -555,8 +414,8 @@ class AdminService:
         return {
             "settings": values,
             "runtime": {
-                "active_model": self._services.models.active_name,
-                "default_persona": self.default_persona,
+                "active_model": self.models.active_name,
+                "default_persona": self.defaults.persona,
                 "admin_choices": self.persisted(),
                 "memory": self.memory is not None,
                 "media": self.media is not None,
@@ -566,7 +425,8 @@ class AdminService:
     # -- backup and restore ----------------------------------------------------------------
     @property
     def backups_dir(self) -> Path:
-        return self.settings.resolved_cache_dir / "backups"
+        """Backups and the safety copies made before a restore (0700, files 0600)."""
+        return _private_folder(self.settings.resolved_cache_dir / "backups")
 
     def create_backup(self, prefix: str = "ikar-backup") -> Path:
         """A consistent snapshot of the live database (SQLite online backup) as a new file."""
@@ -653,7 +513,7 @@ class AdminService:
         if problems != ["ok"]:  # cannot happen for a validated file; keep the evidence
             log.error("restore left an inconsistent database; safety copy %s", safety.name)
             raise AdminError("admin.error.backup_corrupt", 500, detail="; ".join(problems)[:300])
-        self.apply_persisted()
+        self.defaults.apply_persisted()
         self._resync_memory()
         log.warning(
             "database restored from an upload",
@@ -663,10 +523,16 @@ class AdminService:
 
     def _resync_memory(self) -> None:
         """The vector index is derived from SQLite: re-check it after the rows changed."""
-        keeper = getattr(self.memory, "keeper", None)
-        check = getattr(keeper, "startup_check", None)
-        if callable(check):
-            try:
-                check()
-            except Exception:
-                log.exception("memory index check after restore failed")
+        if self.memory is None:
+            return
+        try:
+            self.memory.keeper.startup_check()
+        except Exception:
+            log.exception("memory index check after restore failed")
+
+
+def _private_folder(path: Path) -> Path:
+    """`path`, created if needed, readable by this account only."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path

@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.errors import NotFound, ServiceError, describe_failure
+from app.security.limits import RateLimiter
+from app.services.errors import NotFound, ServiceError
 from app.services.models import ModelManager
-from app.services.turns import ChatEvent, PromptAssembler, TurnContext, TurnHook
+from app.services.turns import (
+    ChatEvent,
+    PromptAssembler,
+    TurnContext,
+    TurnFailure,
+    TurnHook,
+    TurnHooks,
+)
+from app.services.user_data import AfterCommit
 from app.storage.database import Database
 from app.storage.records import Conversation, Message
 from app.storage.repositories import (
@@ -28,10 +37,8 @@ from app.storage.repositories import (
     NotFoundError,
     UserRepository,
 )
-from models.errors import (
-    GenerationCancelledError,
-    LLMError,
-)
+from config.errors import IkarError
+from models.errors import GenerationCancelledError
 from models.types import ChatMessage, StreamChunk, Usage
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,13 @@ class ChatLimits:
 
 
 class ChatService:
+    """Turns, and the conversations and messages they live in (this service owns both
+    tables: edges call its methods, never the repositories).
+
+    Policy lives here, so the REST API and the Gradio tab get the same rules: message
+    validation, the per-user rate limit (`limiter`), and which work runs in a thread.
+    """
+
     def __init__(
         self,
         db: Database,
@@ -56,14 +70,18 @@ class ChatService:
         hooks: Sequence[TurnHook] = (),
         default_language: str = "ru",
         on_generation: Callable[[str, Usage | None], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.db = db
         self.models = models
         self.assembler = assembler
         self.limits = limits
-        self.hooks = list(hooks)
+        # The order is the contract: TurnHooks refuses a hook that needs a later one's slot.
+        self.hooks = TurnHooks(hooks, assembler)
         self.default_language = default_language
+        self.limiter = limiter
         self.users = UserRepository(db)
+        # The repositories behind this service (tests seed data through them).
         self.conversations = ConversationRepository(db)
         self.messages = MessageRepository(db)
         self.on_generation = on_generation
@@ -84,7 +102,7 @@ class ChatService:
         event.set()
         return True
 
-    # -- validation --------------------------------------------------------------------
+    # -- policy ------------------------------------------------------------------------
     def validate_message(self, text: str) -> str:
         if not text or not text.strip():
             raise ServiceError("error.empty_message")
@@ -93,6 +111,92 @@ class ChatService:
                 "error.message_too_long", status_code=413, limit=self.limits.max_message_chars
             )
         return text
+
+    def admit(self, user_id: str) -> None:
+        """Spend one turn of the user's rate budget, or `RateLimitedError` (429)."""
+        if self.limiter is not None:
+            self.limiter.check(user_id)
+
+    # -- conversations and messages ----------------------------------------------------
+    async def list_conversations(self, user_id: str) -> list[Conversation]:
+        """The user's conversations, most recently active first."""
+        return await asyncio.to_thread(self.conversations.list, user_id)
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        """One of the user's conversations, or `NotFound` (also for someone else's)."""
+        try:
+            return await asyncio.to_thread(self.conversations.get, user_id, conversation_id)
+        except NotFoundError:
+            raise NotFound("error.conversation_not_found") from None
+
+    async def list_messages(
+        self, user_id: str, conversation_id: str, limit: int | None = None
+    ) -> list[Message]:
+        """The messages of one of the user's conversations, oldest first (none for others')."""
+        return await asyncio.to_thread(self.messages.list, user_id, conversation_id, limit)
+
+    async def count_messages(self, user_id: str, conversation_id: str) -> int:
+        """How many messages the conversation holds (cheap: for pollers)."""
+        return await asyncio.to_thread(self.messages.count, user_id, conversation_id)
+
+    async def rename_conversation(
+        self, user_id: str, conversation_id: str, title: str
+    ) -> Conversation:
+        """Give the conversation a new title (whitespace collapsed, 120 characters at most);
+        a blank title changes nothing."""
+        title = " ".join((title or "").split())[:120]
+        if not title:
+            return await self.get_conversation(user_id, conversation_id)
+        try:
+            return await asyncio.to_thread(
+                self.conversations.rename, user_id, conversation_id, title
+            )
+        except NotFoundError:
+            raise NotFound("error.conversation_not_found") from None
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Delete the conversation and its messages (`NotFound` if it is not the user's)."""
+        try:
+            await asyncio.to_thread(self.conversations.delete, user_id, conversation_id)
+        except NotFoundError:
+            raise NotFound("error.conversation_not_found") from None
+
+    def persona_deleted(self, persona_id: str) -> None:
+        """A deleted persona's conversations (anyone's) go on with the default persona
+        (called by the soul inside its deleting transaction)."""
+        self.conversations.detach_persona(persona_id)
+
+    async def refers_to_artifact(self, user_id: str, key: str) -> bool:
+        """Whether one of the user's messages shows this artifact (speech, a picture)."""
+        return await asyncio.to_thread(self.messages.owns_artifact, user_id, key)
+
+    # -- the user's data (UserDataOwner) -----------------------------------------------
+    data_tables: tuple[str, ...] = ("conversations", "messages")
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {
+            "conversations": self.conversations.count_for_user(user_id),
+            "messages": self.messages.count_for_user(user_id),
+        }
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        conversations = []
+        for conv in self.conversations.list(user_id, limit=1_000_000):
+            messages = self.messages.list(user_id, conv.id)
+            conversations.append(
+                {
+                    **conv.model_dump(exclude={"message_count"}),
+                    "messages": [m.model_dump() for m in messages],
+                }
+            )
+        return {"conversations": conversations}
+
+    def delete_user_data(self, user_id: str, after_commit: AfterCommit) -> dict[str, int]:
+        counts = self.count_user_data(user_id)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM messages WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+        return counts
 
     # -- conversations -----------------------------------------------------------------
     async def open_conversation(
@@ -132,8 +236,10 @@ class ChatService:
         cancel: threading.Event | None = None,
         meta: dict[str, object] | None = None,
     ) -> AsyncIterator[ChatEvent]:
-        """Answer a new user message. Validation errors raise before anything is stored."""
+        """Answer a new user message. Validation and rate-limit errors raise before anything
+        is stored (at the first step of the iterator)."""
         self.validate_message(text)
+        self.admit(user_id)
         conv = await self.open_conversation(
             user_id, conversation_id, persona_id, title=_title_from(text)
         )
@@ -158,6 +264,7 @@ class ChatService:
         cancel: threading.Event | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Drop the last reply and answer the last user message again."""
+        self.admit(user_id)
         conv, history = await self._load(user_id, conversation_id)
         last_user = next((m for m in reversed(history) if m.role == "user"), None)
         if last_user is None:
@@ -176,12 +283,13 @@ class ChatService:
     ) -> AsyncIterator[ChatEvent]:
         """Replace the last user message (and everything after it), then answer it."""
         self.validate_message(text)
+        self.admit(user_id)
         conv, history = await self._load(user_id, conversation_id)
         last_user = next((m for m in reversed(history) if m.role == "user"), None)
         if last_user is None:
             raise ServiceError("error.nothing_to_edit")
-        # Insert the new message before deleting the old tail: a crash in between leaves
-        # both versions, never neither.
+        # The old tail is deleted first, then the new message is stored: a crash in between
+        # loses the old version (the user is re-sending it) but never leaves both.
         await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq)
         new_msg = await self.db.run(
             self.messages.add,
@@ -272,26 +380,27 @@ class ChatService:
                 stopped = cancel.is_set()
         except GenerationCancelledError:
             stopped = True
-        except (LLMError, ServiceError) as exc:
-            report = describe_failure(exc)
+        except IkarError as exc:  # model failures, a persona deleted meanwhile, ...
+            failure = TurnFailure.of(exc)
             log.warning("chat turn failed: %s", exc)
             if self.on_generation:
-                self.on_generation(report.code, None)
+                self.on_generation(failure.code, None)
             yield ChatEvent(
                 type="error",
                 conversation_id=conv.id,
                 user_message_id=user_msg.id,
-                error_code=report.code,
-                error_key=report.key,
-                error_status=report.status,
-                error=str(exc),
+                failure=failure,
             )
             return
         for hook in self.hooks:
             reply_text = await _call(hook.transform_reply, ctx, reply_text)
-        meta = {"stopped": True} if stopped else {}
+        outcome = ctx.outcome()
+        meta: dict[str, Any] = {"stopped": True} if stopped else {}
         # What the UI shows with the reply after a reload: the reaction and what was recalled.
-        meta.update({k: v for k, v in ctx.extras.items() if k in ("reaction", "memories")})
+        if outcome.reaction is not None:
+            meta["reaction"] = outcome.reaction
+        if outcome.memories is not None:
+            meta["memories"] = outcome.memories_wire()
         assistant = await self.db.run(
             self.messages.add,
             conv.id,
@@ -310,6 +419,14 @@ class ChatService:
                 await _call(hook.after_reply, ctx, assistant)
             except Exception:  # the reply is stored; a failed extra must not hide it
                 log.exception("after-reply hook %s failed", type(hook).__name__)
+        outcome = ctx.outcome()
+        if outcome.media is not None:  # speech and pictures made for the reply, kept with it
+            await self.db.run(
+                self.messages.update_meta,
+                assistant.user_id,
+                assistant.id,
+                {**assistant.meta, "media": outcome.media_wire()},
+            )
         if self.on_generation:
             self.on_generation("ok", usage)
         yield ChatEvent(
@@ -321,7 +438,7 @@ class ChatService:
             usage=usage,
             model=backend.name,
             stopped=stopped,
-            extras={k: v for k, v in ctx.extras.items() if not k.startswith("_")},
+            outcome=outcome,
         )
 
     async def complete(self, user_id: str, text: str, **kwargs: object) -> ChatEvent:

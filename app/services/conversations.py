@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from pydantic import BaseModel
@@ -15,6 +16,7 @@ from app.storage.repositories import (
     NotFoundError,
     UserRepository,
 )
+from config.errors import MessageKey, check_upload_size
 from memory import (
     MEDIA_TYPES,
     ExportConversation,
@@ -57,16 +59,24 @@ class ConversationTransfer:
         filename: str | None = None,
         persona_id: str | None = None,
     ) -> ImportResult:
-        """Parse fully first, then write everything in one transaction: never half-imported."""
+        """Parse fully first, then write everything in one transaction: never half-imported.
+
+        `FileTooLargeError` (413) over the upload limit; `ServiceError` for a broken file."""
+        check_upload_size(data, self.max_bytes)
         try:
             parsed = parse_conversation(data, fmt, self.max_bytes, filename)  # type: ignore[arg-type]
         except ImportFormatError as exc:
-            raise ServiceError("error.import_failed", code=exc.code, detail=str(exc)) from None
+            raise ServiceError(
+                "error.import_failed",
+                code=exc.code,
+                reason=MessageKey(f"memory.import_reason.{exc.code}"),
+                detail=str(exc),
+            ) from None
         persona = persona_id or parsed.persona_id
         if persona is not None:
             try:
-                self.soul.get_persona(persona)
-            except PersonaNotFoundError:
+                self.soul.persona_for(user_id, persona)
+            except PersonaNotFoundError:  # gone, or someone else's: the default persona
                 persona = None
         self.users.get_or_create(user_id)
         with self.db.transaction():
@@ -108,6 +118,23 @@ class ConversationTransfer:
             source_format=parsed.source_format,
             warnings=parsed.warnings,
         )
+
+    async def import_file_async(
+        self,
+        user_id: str,
+        data: bytes,
+        fmt: str = "auto",
+        filename: str | None = None,
+        persona_id: str | None = None,
+    ) -> ImportResult:
+        """`import_file` for the API and the UI (parsing and writing run in a thread)."""
+        return await asyncio.to_thread(self.import_file, user_id, data, fmt, filename, persona_id)
+
+    async def export_async(
+        self, user_id: str, conversation_id: str, fmt: ExportFormat
+    ) -> tuple[str, str]:
+        """`export` for the API and the UI (runs in a thread)."""
+        return await asyncio.to_thread(self.export, user_id, conversation_id, fmt)
 
     def export(self, user_id: str, conversation_id: str, fmt: ExportFormat) -> tuple[str, str]:
         """(text, media type) of one conversation."""

@@ -1,53 +1,30 @@
-"""Errors services raise for bad input, and the one table that says how every failure is
-reported: machine code, HTTP status, i18n message key."""
+"""Errors the services raise for bad input or a refused action (keys of the one catalogue).
+
+Every deliberate failure in IKAR is an `IkarError` (config/errors.py): a code, an HTTP status
+and a message key. A `ServiceError` names its key at the raise site; its code is the key's
+last part ("error.empty_message" -> "empty_message").
+"""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-from models.errors import (
-    LLMError,
-    LLMTimeoutError,
-    ModelUnavailableError,
-    PromptTooLongError,
-)
+from config.errors import IkarError
 
 
-class ServiceError(Exception):
+class ServiceError(IkarError):
     """A clear, user-facing failure. `key` is an i18n message key, `params` fill it."""
 
     status_code = 400
 
     def __init__(self, key: str, status_code: int | None = None, **params: Any) -> None:
-        super().__init__(key)
+        super().__init__(params.pop("detail", ""), **params)
         self.key = key
-        self.params = params
+        self.code = key.rsplit(".", 1)[-1]
         if status_code is not None:
             self.status_code = status_code
+        self.args = (key,)
 
 
 class NotFound(ServiceError):
     status_code = 404
-
-
-class FailureReport(NamedTuple):
-    code: str  # stable machine code, e.g. "timeout"
-    status: int  # HTTP status
-    key: str  # i18n message key (app/locales), filled with `detail`
-
-
-_LLM_FAILURES: tuple[tuple[type[LLMError], FailureReport], ...] = (
-    (LLMTimeoutError, FailureReport("timeout", 504, "error.llm_timeout")),
-    (ModelUnavailableError, FailureReport("model_unavailable", 503, "error.model_unavailable")),
-    (PromptTooLongError, FailureReport("prompt_too_long", 413, "error.prompt_too_long")),
-)
-
-
-def describe_failure(exc: Exception) -> FailureReport:
-    """How a failed turn is reported, the same way in the API, the UI and the metrics."""
-    if isinstance(exc, ServiceError):
-        return FailureReport(exc.key.removeprefix("error."), exc.status_code, exc.key)
-    for cls, report in _LLM_FAILURES:
-        if isinstance(exc, cls):
-            return report
-    return FailureReport("llm_error", 502, "error.llm_failed")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from app.services.defaults import RuntimeDefaults
 from app.services.models import ModelManager
 from app.services.soul_turns import SoulPromptAssembler
 from app.soul import SoulManager
@@ -47,7 +48,8 @@ class InnerLife:
         prompts: SoulPromptAssembler,
         max_per_hour: int,
         clock: Callable[[], float] = time.time,
-        default_persona: str = "chatumba",
+        *,
+        defaults: RuntimeDefaults,
     ) -> None:
         self.db = db
         self.soul = soul
@@ -55,7 +57,7 @@ class InnerLife:
         self.prompts = prompts
         self.max_per_hour = max_per_hour
         self.clock = clock
-        self.default_persona = default_persona
+        self.defaults = defaults
         self.messages = MessageRepository(db)
 
     def candidates(self, now: float) -> list[dict[str, object]]:
@@ -90,7 +92,7 @@ class InnerLife:
         events: list[InnerEvent] = []
         for cand in self.candidates(now):
             user_id = str(cand["user_id"])
-            persona_id = str(cand["persona_id"] or self.default_persona)
+            persona_id = str(cand["persona_id"] or self.defaults.persona)
             conv_id = str(cand["id"])
             rng = random.Random(stable_seed("inner", user_id, persona_id, str(int(now // 60))))
             state = self.soul.get_state(user_id, persona_id, now)

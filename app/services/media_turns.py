@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from app.services.turns import TurnContext
+from app.services.turns import MediaResult, TurnContext, TurnSlot
 from app.soul import SoulManager
 from app.storage.records import Message
-from app.storage.repositories import MessageRepository
 from media.errors import MediaError
 from media.images.base import ImageParams
 from media.markers import ImageRequest, SpeakRequest, marker_instructions, parse_markers
@@ -20,26 +19,33 @@ MAX_REQUESTS_PER_REPLY = 3
 
 
 class MediaTurnHook:
-    def __init__(self, media: MediaService, soul: SoulManager, messages: MessageRepository) -> None:
+    """Runs after the soul hook (it reads the resolved persona's media settings).
+
+    The results land in `ctx.media.results`; the chat service stores them with the reply.
+    """
+
+    requires: frozenset[TurnSlot] = frozenset({"persona_id"})
+    provides: frozenset[TurnSlot] = frozenset({"attachment_text", "media"})
+
+    def __init__(self, media: MediaService, soul: SoulManager) -> None:
         self.media = media
         self.soul = soul
-        self.messages = messages
 
     def before_prompt(self, ctx: TurnContext) -> None:
         attached = ctx.user_message.meta.get("attachment_text")
         if attached:
-            ctx.extras["attachment_text"] = str(attached)
+            ctx.attachment_text = str(attached)
         if ctx.persona_id is None:
             return
         persona = self.soul.get_persona(ctx.persona_id)
         if persona.settings.media_markers:
-            ctx.extras["media_instructions"] = marker_instructions(persona.language)
+            ctx.media.instructions = marker_instructions(persona.language)
         if persona.settings.voice:
-            ctx.extras["_voice"] = persona.settings.voice
+            ctx.media.voice = persona.settings.voice
 
     def transform_reply(self, ctx: TurnContext, reply: str) -> str:
         clean, requests = parse_markers(reply)
-        ctx.extras["_media_requests"] = requests[:MAX_REQUESTS_PER_REPLY]
+        ctx.media.requests = requests[:MAX_REQUESTS_PER_REPLY]
         if not clean.strip():
             # Small models sometimes answer with a SPEAK marker alone: what they say aloud
             # is the reply, so the chat shows it too instead of an empty bubble.
@@ -47,38 +53,31 @@ class MediaTurnHook:
         return clean
 
     async def after_reply(self, ctx: TurnContext, reply: Message) -> None:
-        requests = ctx.extras.get("_media_requests") or []
-        if not requests:
+        if not ctx.media.requests:
             return
-        produced: list[dict[str, object]] = []
-        for request in requests:
+        produced: list[MediaResult] = []
+        for request in ctx.media.requests:
             try:
-                if isinstance(request, SpeakRequest):
-                    art = await self.media.tts(
-                        request.text, request.voice or ctx.extras.get("_voice")
-                    )
-                    produced.append(
-                        {
-                            "kind": "speech",
-                            "key": art.key,
-                            "media_type": art.media_type,
-                            "text": request.text,
-                        }
-                    )
-                elif isinstance(request, ImageRequest):
-                    params = ImageParams(**request.model_dump(exclude={"kind"}))
-                    art = await self.media.generate_image(params)
-                    produced.append(
-                        {
-                            "kind": "image",
-                            "key": art.key,
-                            "media_type": art.media_type,
-                            "prompt": request.prompt,
-                            "seed": art.meta.get("seed"),
-                        }
-                    )
+                produced.append(await self._make(ctx, request))
             except MediaError as exc:  # e.g. no image model configured: say so, keep the reply
-                produced.append({"kind": request.kind, "error": str(exc)})
-        ctx.extras["media"] = produced
-        await_meta = {**reply.meta, "media": produced}
-        self.messages.update_meta(reply.user_id, reply.id, await_meta)
+                produced.append(MediaResult(kind=request.kind, error=str(exc)))
+        ctx.media.results = produced
+
+    async def _make(self, ctx: TurnContext, request: SpeakRequest | ImageRequest) -> MediaResult:
+        # The turn itself was rate-limited as chat; its media are not charged again.
+        if isinstance(request, SpeakRequest):
+            voice = request.voice or ctx.media.voice
+            art = await self.media.tts(request.text, voice, owner=ctx.user_id, charge=False)
+            return MediaResult(
+                kind="speech", key=art.key, media_type=art.media_type, text=request.text
+            )
+        params = ImageParams(**request.model_dump(exclude={"kind"}))
+        art = await self.media.generate_image(params, owner=ctx.user_id, charge=False)
+        seed = art.meta.get("seed")
+        return MediaResult(
+            kind="image",
+            key=art.key,
+            media_type=art.media_type,
+            prompt=request.prompt,
+            seed=int(seed) if seed is not None else None,
+        )

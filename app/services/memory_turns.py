@@ -6,7 +6,7 @@ import logging
 import time
 
 from app.observability.metrics import Metrics
-from app.services.turns import TurnContext
+from app.services.turns import RecalledMemory, TurnContext, TurnSlot
 from app.storage.records import Message
 from memory import MemoryQuery, MemoryService, format_memory_line
 
@@ -14,7 +14,13 @@ log = logging.getLogger(__name__)
 
 
 class MemoryTurnHook:
-    """Fills the prompt's memory slot and stores every turn (embedding runs in the background)."""
+    """Fills the prompt's memory slot and stores every turn (embedding runs in the background).
+
+    Runs after the soul hook: it recalls for the turn's resolved persona.
+    """
+
+    requires: frozenset[TurnSlot] = frozenset({"persona_id"})
+    provides: frozenset[TurnSlot] = frozenset({"memories"})
 
     def __init__(self, memory: MemoryService, k: int = 6, metrics: Metrics | None = None) -> None:
         self.memory = memory
@@ -43,16 +49,16 @@ class MemoryTurnHook:
         # What the prompt already carries as recent history needs no second copy.
         in_history = {m.id for m in ctx.history} | {ctx.user_message.id}
         fresh = [h for h in hits if not set(h.source_message_ids) & in_history][: self.k]
-        ctx.memories = [format_memory_line(h) for h in fresh]
-        ctx.extras["memories"] = [
-            {
-                "id": h.id,
-                "text": h.text,
-                "score": round(h.score, 4),
-                "kind": h.kind,
-                "source_message_ids": h.source_message_ids,
-                "created_at": h.created_at,
-            }
+        ctx.memories = [
+            RecalledMemory(
+                id=h.id,
+                text=h.text,
+                score=round(h.score, 4),
+                kind=h.kind,
+                source_message_ids=h.source_message_ids,
+                created_at=h.created_at,
+                prompt_line=format_memory_line(h),
+            )
             for h in fresh
         ]
 

@@ -6,6 +6,7 @@ copies the deltas since the last read, so counters only ever grow and gauges are
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from app.observability.metrics import Metrics
@@ -23,6 +24,10 @@ class MetricsSync:
         self._cache_hits = 0
         self._cache_misses = 0
         self._last_consolidation: float | None = None
+
+    async def sync_async(self) -> None:
+        """`sync` off the event loop (it reads SQLite)."""
+        await asyncio.to_thread(self.sync)
 
     def sync(self) -> None:
         with self._lock:

@@ -5,31 +5,35 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from app.services.turns import TurnContext
+from app.services.defaults import RuntimeDefaults
+from app.services.turns import PromptReport, SoulOutcome, TurnContext, TurnSlot
 from app.soul import PromptBudget, PromptBuilder, PromptInputs, PromptTemplates, SoulManager
 from app.storage.records import Message
 from models.types import ChatMessage
 
 
 class SoulTurnHook:
-    """Every user message moves the soul; the reaction shapes the reply (or replaces it)."""
+    """Every user message moves the soul; the reaction shapes the reply (or replaces it).
 
-    def __init__(self, soul: SoulManager, default_persona: str) -> None:
+    Runs first: it resolves the turn's persona (the conversation's, else the default), which
+    memory and media read.
+    """
+
+    requires: frozenset[TurnSlot] = frozenset()
+    provides: frozenset[TurnSlot] = frozenset({"persona_id", "soul", "canned_reply"})
+
+    def __init__(self, soul: SoulManager, defaults: RuntimeDefaults) -> None:
         self.soul = soul
-        self.default_persona = default_persona
+        self.defaults = defaults
 
     def persona_for(self, ctx: TurnContext) -> str:
-        return ctx.persona_id or self.default_persona
+        return ctx.persona_id or self.defaults.persona
 
     def before_prompt(self, ctx: TurnContext) -> None:
         persona_id = self.persona_for(ctx)
         result = self.soul.on_user_turn(ctx.user_id, persona_id, ctx.user_message.content)
         ctx.persona_id = persona_id
-        ctx.extras["persona"] = persona_id
-        ctx.extras["reaction"] = result.reaction.value
-        ctx.extras["soul"] = result.state.model_dump(mode="json")
-        ctx.extras["_soul_state"] = result.state
-        ctx.extras["_reaction"] = result.reaction
+        ctx.soul = SoulOutcome(persona_id=persona_id, reaction=result.reaction, state=result.state)
         if result.pause_text is not None:
             ctx.canned_reply = result.pause_text
 
@@ -42,6 +46,8 @@ class SoulTurnHook:
 
 class SoulPromptAssembler:
     """Adapts the soul's `PromptBuilder` (one per model, for its token counter and budget)."""
+
+    requires: frozenset[TurnSlot] = frozenset({"soul"})
 
     def __init__(self, soul: SoulManager, templates: PromptTemplates, user_name: str) -> None:
         self.soul = soul
@@ -63,31 +69,33 @@ class SoulPromptAssembler:
     def assemble(
         self, ctx: TurnContext, count_tokens: Callable[[str], int], budget_tokens: int
     ) -> list[ChatMessage]:
-        persona_id = ctx.persona_id or ""
-        persona = self.soul.get_persona(persona_id)
-        state = ctx.extras.get("_soul_state") or self.soul.get_state(ctx.user_id, persona_id)
-        reaction = ctx.extras["_reaction"]
+        soul = ctx.soul
+        if soul is None:  # TurnHooks guarantees the soul hook ran; this is the type's view
+            raise RuntimeError("the soul turn hook must run before the prompt is assembled")
+        persona = self.soul.get_persona(soul.persona_id)
         history = [
             ChatMessage(role=m.role, content=m.content) for m in ctx.history if m.role != "system"
         ]
+        # Profile facts first: when the budget is tight, memories are dropped last-first.
+        memory_lines = [*ctx.profile, *(m.prompt_line for m in ctx.memories or [])]
         built = self.builder(count_tokens, budget_tokens).build(
             PromptInputs(
                 persona=persona,
-                state=state,
-                reaction=reaction,
-                user_name=ctx.extras.get("user_name") or self.user_name,
+                state=soul.state,
+                reaction=soul.reaction,
+                user_name=ctx.user_name or self.user_name,
                 user_message=_with_attachment(ctx),
                 history=history,
-                memories=ctx.memories,
-                media_instructions=ctx.extras.get("media_instructions"),
+                memories=memory_lines,
+                media_instructions=ctx.media.instructions,
             )
         )
-        ctx.extras["prompt"] = {
-            "tokens": built.prompt_tokens,
-            "history_kept": built.history_kept,
-            "history_dropped": built.history_dropped,
-            "lore": built.lore,
-        }
+        ctx.prompt = PromptReport(
+            tokens=built.prompt_tokens,
+            history_kept=built.history_kept,
+            history_dropped=built.history_dropped,
+            lore=built.lore,
+        )
         return built.messages
 
     def stable_prefix(
@@ -107,7 +115,7 @@ def _no_count(text: str) -> int:
 
 def _with_attachment(ctx: TurnContext) -> str:
     """The user's text plus the text read from an attached image, clearly delimited."""
-    attached = ctx.extras.get("attachment_text")
+    attached = ctx.attachment_text
     if not attached:
         return ctx.user_message.content
     label = (

@@ -8,7 +8,9 @@ from app.soul.card import LoreEntryEdit, Persona, PersonaSummary, PersonaUpdate
 from app.soul.card_codec import CardLimits, parse_card
 from app.soul.errors import (
     CardError,
+    PersonaInUseError,
     PersonaNotFoundError,
+    PersonaNotYoursError,
     PersonaProtectedError,
     PromptBudgetError,
     SoulError,
@@ -29,7 +31,9 @@ __all__ = [
     "LoreEntryEdit",
     "Mood",
     "Persona",
+    "PersonaInUseError",
     "PersonaNotFoundError",
+    "PersonaNotYoursError",
     "PersonaProtectedError",
     "PersonaSummary",
     "PersonaUpdate",

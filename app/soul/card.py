@@ -104,6 +104,7 @@ class Persona(BaseModel):
     builtin: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
+    owner_id: str | None = None  # the user who imported it (None: shipped with IKAR)
 
     @property
     def language(self) -> Literal["ru", "en"]:

@@ -58,32 +58,20 @@ def parse_card(
     """Parse JSON or PNG card bytes; raise `CardError` with a clear code on any problem."""
     limits = limits or CardLimits()
     if len(data) > limits.max_file_bytes:
-        raise CardError(
-            "file_too_large",
-            f"The file is larger than {limits.max_file_bytes} bytes.",
-            f"Файл больше {limits.max_file_bytes} байт.",
-        )
+        raise CardError("file_too_large", limit=limits.max_file_bytes)
     if not data.strip():
-        raise CardError("empty_file", "The file is empty.", "Файл пуст.")
+        raise CardError("empty_file")
     if data.startswith(PNG_SIGNATURE):
         raw_text, avatar = _read_png(data, limits)
         raw = _load_json(raw_text, limits)
         return validate_card(raw, limits, avatar_png=avatar)
     if data.startswith(_OTHER_IMAGES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
-        raise CardError(
-            "unsupported_image",
-            "Only PNG images can carry a character card.",
-            "Карточку персонажа может содержать только PNG-изображение.",
-        )
+        raise CardError("unsupported_image")
     text = _decode_text(data)
     if text.lstrip().startswith("{"):
         return validate_card(_load_json(text, limits), limits)
     hint = f" ({filename})" if filename else ""
-    raise CardError(
-        "unsupported_format",
-        f"Not a character card{hint}: expected a JSON file or a PNG image.",
-        f"Это не карточка персонажа{hint}: нужен JSON-файл или PNG-изображение.",
-    )
+    raise CardError("unsupported_format", hint=hint)
 
 
 def validate_card(
@@ -92,20 +80,12 @@ def validate_card(
     """Check a decoded card dict (spec, required fields, sizes, IKAR settings)."""
     limits = limits or CardLimits()
     if not isinstance(raw, dict):
-        raise CardError(
-            "not_an_object",
-            "The card must be a JSON object.",
-            "Карточка должна быть JSON-объектом.",
-        )
+        raise CardError("not_an_object")
     if "spec" not in raw and all(k in raw for k in _V1_FIELDS):
         raw = _upgrade_v1(raw)
     spec = raw.get("spec")
     if spec not in (SPEC_V2, SPEC_V3):
-        raise CardError(
-            "wrong_spec",
-            f"Unsupported card spec {spec!r}: expected 'chara_card_v2' or 'chara_card_v3'.",
-            f"Неподдерживаемая спецификация {spec!r}: нужна 'chara_card_v2' или 'chara_card_v3'.",
-        )
+        raise CardError("wrong_spec", spec=repr(spec))
     _check_sizes(raw, limits)
     try:
         card = CharacterCard.model_validate(raw)
@@ -114,11 +94,7 @@ def validate_card(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
         )
         missing = any(err["type"] == "missing" for err in exc.errors())
-        raise CardError(
-            "missing_fields" if missing else "invalid_card",
-            f"The card is missing fields or has wrong values: {problems}",
-            f"В карточке не хватает полей или значения неверны: {problems}",
-        ) from exc
+        raise CardError("missing_fields" if missing else "invalid_card", problems=problems) from exc
     ikar = card.data.extensions.get("ikar", {})
     try:
         settings = IkarSoulSettings.model_validate(ikar if ikar is not None else {})
@@ -126,11 +102,7 @@ def validate_card(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
         )
-        raise CardError(
-            "bad_ikar_settings",
-            f"data.extensions.ikar is invalid: {problems}",
-            f"Блок data.extensions.ikar неверен: {problems}",
-        ) from exc
+        raise CardError("bad_ikar_settings", problems=problems) from exc
     return ParsedCard(raw=raw, card=card, settings=settings, avatar_png=avatar_png)
 
 
@@ -178,18 +150,14 @@ def _read_png(data: bytes, limits: CardLimits) -> tuple[str, bytes]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format != "PNG":
-                    raise CardError(
-                        "unsupported_image",
-                        "Only PNG images can carry a character card.",
-                        "Карточку персонажа может содержать только PNG-изображение.",
-                    )
+                    raise CardError("unsupported_image")
                 width, height = image.size
                 if width * height > limits.max_image_pixels:
                     raise CardError(
                         "image_too_large",
-                        f"The image is {width}x{height}; at most {limits.max_image_pixels} pixels.",
-                        f"Изображение {width}x{height}; допустимо не более "
-                        f"{limits.max_image_pixels} пикселей.",
+                        width=width,
+                        height=height,
+                        limit=limits.max_image_pixels,
                     )
                 image.load()
                 text: dict[str, Any] = dict(getattr(image, "text", {}) or {})
@@ -205,29 +173,17 @@ def _read_png(data: bytes, limits: CardLimits) -> tuple[str, bytes]:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise CardError(
-            "broken_png",
-            f"The PNG image is broken or truncated: {exc}",
-            f"PNG-изображение повреждено или обрезано: {exc}",
-        ) from exc
+        raise _broken(str(exc)) from exc
     chunk = text.get("ccv3") or text.get("chara")
     if not chunk:
-        raise CardError(
-            "png_without_card",
-            "This PNG has no character card in it (no 'chara' or 'ccv3' chunk).",
-            "В этом PNG нет карточки персонажа (нет блока 'chara' или 'ccv3').",
-        )
+        raise CardError("png_without_card")
     payload = "".join(str(chunk).split())
     if len(payload) > limits.max_card_bytes * 4 // 3 + 8:
         raise _too_large(limits)
     try:
         decoded = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise CardError(
-            "bad_base64",
-            "The card inside the PNG is not valid base64.",
-            "Карточка внутри PNG не является корректным base64.",
-        ) from exc
+        raise CardError("bad_base64") from exc
     return _decode_text(decoded), avatar
 
 
@@ -235,11 +191,7 @@ def normalize_avatar(data: bytes, limits: CardLimits | None = None) -> bytes:
     """Validate an uploaded avatar image (any format Pillow reads) and return a clean PNG."""
     limits = limits or CardLimits()
     if len(data) > limits.max_file_bytes:
-        raise CardError(
-            "file_too_large",
-            f"The file is larger than {limits.max_file_bytes} bytes.",
-            f"Файл больше {limits.max_file_bytes} байт.",
-        )
+        raise CardError("file_too_large", limit=limits.max_file_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -248,9 +200,9 @@ def normalize_avatar(data: bytes, limits: CardLimits | None = None) -> bytes:
                 if width * height > limits.max_image_pixels:
                     raise CardError(
                         "image_too_large",
-                        f"The image is {width}x{height}; at most {limits.max_image_pixels} pixels.",
-                        f"Изображение {width}x{height}; допустимо не более "
-                        f"{limits.max_image_pixels} пикселей.",
+                        width=width,
+                        height=height,
+                        limit=limits.max_image_pixels,
                     )
                 image.load()
                 return _clean_avatar(image, limits)
@@ -258,11 +210,7 @@ def normalize_avatar(data: bytes, limits: CardLimits | None = None) -> bytes:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip
-        raise CardError(
-            "bad_image",
-            f"The image cannot be read: {exc}",
-            f"Не удаётся прочитать изображение: {exc}",
-        ) from exc
+        raise CardError("bad_image", reason=str(exc)) from exc
 
 
 def _check_png_chunks(data: bytes) -> None:
@@ -290,11 +238,7 @@ def _check_png_chunks(data: bytes) -> None:
 
 
 def _broken(reason: str) -> CardError:
-    return CardError(
-        "broken_png",
-        f"The PNG image is broken or truncated: {reason}.",
-        f"PNG-изображение повреждено или обрезано: {reason}.",
-    )
+    return CardError("broken_png", reason=reason)
 
 
 def _clean_avatar(image: Image.Image, limits: CardLimits) -> bytes:
@@ -310,11 +254,7 @@ def _decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CardError(
-            "bad_encoding",
-            "The card is not UTF-8 text.",
-            "Карточка не в кодировке UTF-8.",
-        ) from exc
+        raise CardError("bad_encoding") from exc
 
 
 def _load_json(text: str, limits: CardLimits) -> Any:
@@ -323,36 +263,21 @@ def _load_json(text: str, limits: CardLimits) -> Any:
     try:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise CardError(
-            "bad_json",
-            f"The card is not valid JSON: {exc}",
-            f"Карточка не является корректным JSON: {exc}",
-        ) from exc
+        raise CardError("bad_json", reason=str(exc)) from exc
 
 
 def _too_large(limits: CardLimits) -> CardError:
-    return CardError(
-        "card_too_large",
-        f"The card is larger than {limits.max_card_bytes} bytes.",
-        f"Карточка больше {limits.max_card_bytes} байт.",
-    )
+    return CardError("card_too_large", limit=limits.max_card_bytes)
 
 
 def _check_sizes(value: Any, limits: CardLimits, path: str = "", depth: int = 0) -> None:
     """Reject any string longer than the field limit, and absurd nesting."""
     if depth > _MAX_DEPTH:
-        raise CardError(
-            "card_too_deep",
-            f"The card is nested too deeply at '{path}'.",
-            f"Карточка слишком глубоко вложена в '{path}'.",
-        )
+        raise CardError("card_too_deep", path=path)
     if isinstance(value, str):
         if len(value) > limits.max_field_chars:
             raise CardError(
-                "field_too_large",
-                f"Field '{path}' has {len(value)} characters; at most {limits.max_field_chars}.",
-                f"Поле '{path}' содержит {len(value)} символов; допустимо не более "
-                f"{limits.max_field_chars}.",
+                "field_too_large", path=path, length=len(value), limit=limits.max_field_chars
             )
     elif isinstance(value, dict):
         for key, item in value.items():

@@ -1,9 +1,10 @@
 """SQL for the soul's tables in the shared database; no decisions live here.
 
-Tables (component "soul"): `soul_personas` (cards), `soul_state` (one row per user and
-persona), `soul_history` (one row per change, key numbers only, for plots). A user's rows are
-keyed by `user_id` everywhere, so one user never sees another's soul; deleting a persona
-cascades to its state and history.
+Tables (component "soul"): `soul_personas` (cards; `owner_id` is the user who imported
+one, NULL for shipped ones), `soul_state` (one row per user and persona), `soul_history` (one
+row per change, key numbers only, for plots). A user's rows are keyed by `user_id`
+everywhere, so one user never sees another's soul; deleting a persona cascades to its state
+and history.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ SOUL_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX soul_history_by_pair ON soul_history(user_id, persona_id, ts);
     """,
+    """
+    ALTER TABLE soul_personas ADD COLUMN owner_id TEXT;
+    CREATE INDEX soul_personas_by_owner ON soul_personas(owner_id);
+    """,
 )
 
 
@@ -65,6 +70,7 @@ class PersonaRow(BaseModel):
     builtin: bool
     created_at: float
     updated_at: float
+    owner_id: str | None = None
 
 
 class SoulHistoryPoint(BaseModel):
@@ -116,8 +122,8 @@ class SoulRepository:
     def upsert_persona(self, conn: sqlite3.Connection, row: PersonaRow) -> None:
         conn.execute(
             "INSERT INTO soul_personas(id, name, card_json, avatar_png, builtin, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-            " name = excluded.name, card_json = excluded.card_json,"
+            " updated_at, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+            " SET name = excluded.name, card_json = excluded.card_json,"
             " avatar_png = excluded.avatar_png, builtin = excluded.builtin,"
             " updated_at = excluded.updated_at",
             (
@@ -128,6 +134,7 @@ class SoulRepository:
                 int(row.builtin),
                 row.created_at,
                 row.updated_at,
+                row.owner_id,
             ),
         )
 
@@ -209,6 +216,41 @@ class SoulRepository:
         conn.execute("DELETE FROM soul_state WHERE user_id = ?", (user_id,))
         conn.execute("DELETE FROM soul_history WHERE user_id = ?", (user_id,))
 
+    # one user's data, for export and deletion
+    def states_of(self, user_id: str) -> list[sqlite3.Row]:
+        with self.db.connect() as conn:
+            return conn.execute(
+                "SELECT persona_id, state_json, updated_at FROM soul_state"
+                " WHERE user_id = ? ORDER BY persona_id",
+                (user_id,),
+            ).fetchall()
+
+    def history_of(self, user_id: str) -> list[tuple[str, SoulHistoryPoint]]:
+        """Every history point of the user, as (persona id, point), oldest first."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM soul_history WHERE user_id = ? ORDER BY persona_id, ts, id",
+                (user_id,),
+            ).fetchall()
+        return [(str(r["persona_id"]), _history_point(r)) for r in rows]
+
+    def personas_owned_by(self, owner_id: str) -> list[PersonaRow]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM soul_personas WHERE owner_id = ? ORDER BY created_at, id",
+                (owner_id,),
+            ).fetchall()
+        return [_persona_row(r) for r in rows]
+
+    def delete_owned_personas(self, conn: sqlite3.Connection, owner_id: str) -> list[str]:
+        """Delete the personas the user imported (their souls cascade); their ids."""
+        ids = [
+            str(r[0])
+            for r in conn.execute("SELECT id FROM soul_personas WHERE owner_id = ?", (owner_id,))
+        ]
+        conn.execute("DELETE FROM soul_personas WHERE owner_id = ?", (owner_id,))
+        return ids
+
 
 def _persona_row(row: sqlite3.Row) -> PersonaRow:
     return PersonaRow(
@@ -219,6 +261,7 @@ def _persona_row(row: sqlite3.Row) -> PersonaRow:
         builtin=bool(row["builtin"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        owner_id=row["owner_id"],
     )
 
 

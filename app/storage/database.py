@@ -9,6 +9,7 @@ schema without a central file that everyone edits.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -116,6 +117,8 @@ class Database:
         """A consistent copy made with SQLite's online backup API, while serving."""
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private copy
         dst = sqlite3.connect(str(tmp))
         try:
             self._connection().backup(dst)

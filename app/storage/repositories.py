@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from app.storage.database import Database
@@ -51,6 +52,23 @@ class UserRepository:
     def delete(self, user_id: str) -> bool:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount > 0
+
+    # The account itself is user data too (app/services/user_data.py): registered first,
+    # so its row is deleted last. Credentials (password and token hashes) are never exported.
+    data_tables: tuple[str, ...] = ("users",)
+
+    def count_user_data(self, user_id: str) -> dict[str, int]:
+        return {}
+
+    def export_user_data(self, user_id: str) -> dict[str, Any]:
+        user = self.get(user_id)
+        return {"user": user.model_dump()}
+
+    def delete_user_data(
+        self, user_id: str, after_commit: Callable[[Callable[[], None]], None]
+    ) -> dict[str, int]:
+        self.delete(user_id)
+        return {}
 
 
 class ConversationRepository:
@@ -120,6 +138,14 @@ class ConversationRepository:
             ).rowcount
         if not changed:
             raise NotFoundError(conversation_id)
+
+    def detach_persona(self, persona_id: str) -> int:
+        """Every conversation with this persona goes on with the default (joins the
+        caller's transaction); how many there were."""
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "UPDATE conversations SET persona_id = NULL WHERE persona_id = ?", (persona_id,)
+            ).rowcount
 
     def delete(self, user_id: str, conversation_id: str) -> None:
         with self.db.transaction() as conn:
@@ -220,12 +246,18 @@ class MessageRepository:
             raise NotFoundError(message_id)
 
     def owns_artifact(self, user_id: str, key: str) -> bool:
-        """Whether one of the user's messages refers to this artifact (keys are hex)."""
+        """Whether one of the user's replies shows this artifact: its exact key among the
+        media the server recorded with the reply (`meta.media[].key`), never a substring of
+        anything an importer could write."""
         if not key.isalnum():
             return False
         with self.db.connect() as conn:
             row = conn.execute(
-                "SELECT 1 FROM messages WHERE user_id = ? AND instr(meta, ?) > 0 LIMIT 1",
+                "SELECT 1 FROM messages m, json_each("
+                "   CASE WHEN json_valid(m.meta) THEN m.meta ELSE '{}' END, '$.media') j"
+                " WHERE m.user_id = ? AND m.role = 'assistant'"
+                " AND json_extract(m.meta, '$.imported') IS NULL"
+                " AND json_extract(j.value, '$.key') = ? LIMIT 1",
                 (user_id, key),
             ).fetchone()
         return row is not None

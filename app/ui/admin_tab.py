@@ -17,10 +17,12 @@ import pandas as pd
 
 from app.composition import Services
 from app.i18n import normalize_lang, t
-from app.security.admin_gate import verify_admin_request
+from app.security.admin_gate import client_key, verify_admin_request
 from app.security.errors import SecurityError
-from app.services.admin import AdminError
+from app.ui.errors import warn
 from app.ui.labels import Labels
+from app.ui.uploads import uploaded_path
+from config.errors import IkarError
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 USER_COLUMNS = ["id", "name", "conversations", "messages", "souls", "memories", "has_password"]
@@ -100,7 +102,8 @@ class AdminTab:
             with gr.Row():
                 self.export_btn = self._button("admin.export_user", "admin-export")
                 self.delete_btn = self._button("admin.delete_user", "admin-delete", "stop")
-            self.export_file = lb.add(gr.File(interactive=False), label="admin.export_file")
+            # A one-time link, never a gr.File (gradio would keep a served copy).
+            self.export_file = gr.Markdown(elem_id="admin-export-link")
 
     def _build_prompts(self) -> None:
         lb = self.labels
@@ -199,7 +202,7 @@ class AdminTab:
         lb = self.labels
         with self._section("admin.section.backup"):
             self.backup_btn = self._button("admin.backup", "admin-backup", "primary")
-            self.backup_file = lb.add(gr.File(interactive=False), label="admin.backup_file")
+            self.backup_file = gr.Markdown(elem_id="admin-backup-link")
             self.restore_upload = lb.add(
                 gr.File(file_types=[".sqlite3", ".sqlite", ".db"], type="filepath"),
                 label="admin.restore_file",
@@ -330,10 +333,8 @@ class AdminTab:
             return (f"⛔ {denied}", *[gr.skip()] * n_outputs)
         try:
             values = tuple(await asyncio.to_thread(action, lang))
-        except AdminError as exc:
-            message = t(exc.key, lang, **exc.params)
-            gr.Warning(message)
-            return (f"⚠️ {message}", *[gr.skip()] * n_outputs)
+        except IkarError as exc:
+            return (f"⚠️ {warn(exc, lang)}", *[gr.skip()] * n_outputs)
         return values
 
     # -- callbacks ---------------------------------------------------------------------
@@ -377,8 +378,10 @@ class AdminTab:
         self, token: str, session: dict[str, Any] | None, user_id: str, request: gr.Request
     ) -> tuple[Any, ...]:
         def action(lang: str) -> Sequence[Any]:
-            path = self.services.admin.write_export((user_id or "").strip())
-            return t("admin.exported", lang), str(path)
+            admin = self.services.admin
+            path = admin.write_export((user_id or "").strip())
+            link = download_link(path, admin.offer(path, "application/json", client(request)))
+            return f"{t('admin.exported', lang)}: {link}", link
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -535,8 +538,12 @@ class AdminTab:
         self, token: str, session: dict[str, Any] | None, request: gr.Request
     ) -> tuple[Any, ...]:
         def action(lang: str) -> Sequence[Any]:
-            path = self.services.admin.create_backup()
-            return f"✅ {t('admin.backup_ready', lang)}: {path.name}", str(path)
+            admin = self.services.admin
+            path = admin.create_backup()
+            link = download_link(
+                path, admin.offer(path, "application/vnd.sqlite3", client(request))
+            )
+            return f"✅ {t('admin.backup_ready', lang)}: {link}", link
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -553,7 +560,7 @@ class AdminTab:
                 return t("admin.restore_pick_file", lang), gr.skip()
             if not confirm:
                 return t("admin.confirm_first", lang), gr.skip()
-            result = self.services.admin.restore(Path(upload))
+            result = self.services.admin.restore(uploaded_path(upload))
             return (
                 f"✅ {t('admin.restored', lang, users=result.users, backup=result.safety_backup)}",
                 False,
@@ -588,6 +595,16 @@ class AdminTab:
             persona=defaults.default_persona,
             configured=defaults.configured,
         )
+
+
+def download_link(path: Path, href: str) -> str:
+    """A Markdown link to a one-time download (it works once, for a few minutes)."""
+    return f"[⬇ {path.name}]({href})"
+
+
+def client(request: gr.Request | None) -> str:
+    """The address a one-time link is made for (the one that will follow it)."""
+    return client_key(request) if request is not None else "unknown"
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

@@ -24,7 +24,11 @@ def build_ui(services: Services) -> gr.Blocks:
     with gr.Blocks(
         title=t("app.title", default_lang), fill_width=True, analytics_enabled=False
     ) as blocks:
-        session = gr.BrowserState(None, storage_key="ikar_session")
+        # Its key is stable across restarts (derived from the persisted session secret), so
+        # the same browser comes back as the same user (app/security/sessions.py).
+        session = gr.BrowserState(
+            None, storage_key="ikar_session", secret=services.session_signer.browser_secret
+        )
         with gr.Row(equal_height=True):
             heading = gr.Markdown(f"## {t('app.title', default_lang)}")
             lang = gr.Radio(
@@ -93,11 +97,20 @@ def build_ui(services: Services) -> gr.Blocks:
                 *labels.updates(current["lang"]),
             ]
 
+        # Send stays disabled until the load signed this tab's session: a click before
+        # that would reach the chat without a user (Enter is guarded in ChatTab.on_send).
         blocks.load(
             on_load,
             [session],
             [session, lang, heading, *load_outputs, *labels.components],
             api_visibility="private",
+        ).then(
+            lambda: gr.update(interactive=True),
+            None,
+            [chat.send_btn],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
         )
         timer = gr.Timer(3.0)
         timer.tick(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from app.composition import Services
 from app.i18n import t
-from media.errors import MediaError
+from app.ui.errors import warn
+from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
+from config.errors import IkarError
 from media.images.base import ImageParams
 
 
@@ -23,16 +25,30 @@ def progress_bridge(progress: gr.Progress) -> Any:
 
 
 class ChatMedia:
+    """Media work asked for in the chat tab, made for (and charged to) the session's user:
+    the rate limit and upload size are the media service's, as for the REST API."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def read_image(self, path: str, lang: str, progress: gr.Progress) -> str | None:
+    def user(self, session: dict[str, Any] | None) -> str:
+        return user_of(self.services.session_signer, session)
+
+    async def read_image(
+        self, path: str, session: dict[str, Any], progress: gr.Progress
+    ) -> str | None:
         """The text in an attached image, or None after telling the user what went wrong."""
+        lang = session["lang"]
         progress(0.0, desc=t("chat.reading_image", lang))
         try:
-            data = Path(path).read_bytes()
-            result = await self.services.media.ocr(data, progress=progress_bridge(progress))
-        except (MediaError, OSError) as exc:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+            result = await self.services.media.ocr(
+                data, owner=self.user(session), progress=progress_bridge(progress)
+            )
+        except IkarError as exc:
+            warn(exc, lang)
+            return None
+        except OSError as exc:
             gr.Warning(t("error.media_failed", lang, detail=str(exc)))
             return None
         return result.text
@@ -50,26 +66,30 @@ class ChatMedia:
         lang = session["lang"]
         progress(0.0, desc=t("chat.transcribing", lang))
         try:
-            data = Path(audio_path).read_bytes()
-            heard = await self.services.media.stt(data, language=lang)
-        except (MediaError, OSError) as exc:
+            data = await uploaded_bytes(audio_path, self.services.settings.max_upload_bytes)
+            heard = await self.services.media.stt(data, language=lang, owner=self.user(session))
+        except IkarError as exc:
+            warn(exc, lang)
+            return gr.skip(), None
+        except OSError as exc:
             gr.Warning(t("error.media_failed", lang, detail=str(exc)))
             return gr.skip(), None
         text = f"{current.rstrip()} {heard.text}".strip() if current else heard.text
         return text, None
 
-    async def speak(self, text: str, persona_id: str | None, lang: str) -> str | None:
+    async def speak(self, text: str, persona_id: str | None, session: dict[str, Any]) -> str | None:
         """A WAV path in the artifact cache for `text`, spoken in the persona's voice."""
+        lang = session["lang"]
         voice = None
         if persona_id:
             try:
-                voice = self.services.soul.get_persona(persona_id).settings.voice
-            except Exception:
+                voice = (await self.services.soul.get_persona_async(persona_id)).settings.voice
+            except IkarError:  # deleted meanwhile: the default voice
                 voice = None
         try:
-            art = await self.services.media.tts(text[:4000], voice)
-        except MediaError as exc:
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            art = await self.services.media.tts(text[:4000], voice, owner=self.user(session))
+        except IkarError as exc:
+            warn(exc, lang)
             return None
         return str(art.path) if art.path else None
 
@@ -89,7 +109,7 @@ class ChatMedia:
             text = " ".join(str(v.get("text", "")) for v in value if isinstance(v, dict))
         if not text or not str(text).strip():
             return gr.skip()
-        return await self.speak(str(text), persona_id, session["lang"])
+        return await self.speak(str(text), persona_id, session)
 
     async def draw(
         self,
@@ -118,9 +138,12 @@ class ChatMedia:
                 seed=int(seed) if seed else None,
             )
             art = await self.services.media.generate_image(
-                params, progress=progress_bridge(progress)
+                params, owner=self.user(session), progress=progress_bridge(progress)
             )
-        except (MediaError, ValueError) as exc:
+        except IkarError as exc:
+            warn(exc, lang)
+            return gr.skip()
+        except ValueError as exc:  # parameters out of range
             gr.Warning(t("error.media_failed", lang, detail=str(exc)))
             return gr.skip()
         items = [item for item in (gallery or [])]

@@ -3,6 +3,7 @@ image reading and drawing."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,13 +11,14 @@ import gradio as gr
 
 from app.composition import Services
 from app.i18n import t
-from app.services.errors import ServiceError
+from app.services.errors import NotFound
 from app.services.turns import ChatEvent
-from app.storage.repositories import NotFoundError
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
+from app.ui.errors import failure_text, warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from config.errors import IkarError
 from media.markers import hide_partial_marker
 
 
@@ -41,7 +43,7 @@ class ChatTab:
                     gr.Dropdown(
                         choices=self._persona_choices(),
                         interactive=True,
-                        value=self.services.settings.default_persona,
+                        value=self.services.defaults.persona,
                         elem_id="persona-select",
                     ),
                     label="chat.persona",
@@ -84,7 +86,8 @@ class ChatTab:
                 )
                 with gr.Row():
                     self.send_btn = lb.add(
-                        gr.Button(variant="primary", elem_id="send"), value="chat.send"
+                        gr.Button(variant="primary", elem_id="send", interactive=False),
+                        value="chat.send",
                     )
                     self.stop_btn = lb.add(
                         gr.Button(variant="stop", elem_id="stop"), value="chat.stop"
@@ -255,8 +258,12 @@ class ChatTab:
     def _persona_choices(self) -> list[tuple[str, str]]:
         return [(p.name, p.id) for p in self.services.soul.list_personas()]
 
+    async def _persona_choices_async(self, user_id: str) -> list[tuple[str, str]]:
+        personas = await self.services.soul.list_personas_async(user_id)  # theirs + shared
+        return [(p.name, p.id) for p in personas]
+
     async def _conversation_choices(self, user_id: str, selected: str | None) -> Any:
-        convs = await self.services.db.run(self.services.chat.conversations.list, user_id)
+        convs = await self.services.chat.list_conversations(user_id)
         choices = [(c.title, c.id) for c in convs]
         ids = {c.id for c in convs}
         return gr.update(choices=choices, value=selected if selected in ids else None)
@@ -266,10 +273,7 @@ class ChatTab:
     ) -> tuple[ChatHistory, int]:
         if not conv_id:
             return [], 0
-        try:
-            msgs = await self.services.db.run(self.services.chat.messages.list, user_id, conv_id)
-        except NotFoundError:
-            return [], 0
+        msgs = await self.services.chat.list_messages(user_id, conv_id)  # [] if not theirs
         return to_chatbot(msgs, lang, self.services.media.artifact_path), len(msgs)
 
     def model_status_text(self, lang: str) -> str:
@@ -298,17 +302,14 @@ class ChatTab:
         user_id, lang = self.user(session), session["lang"]
         conv_id = session.get("conversation_id")
         history, shown = await self._history(user_id, conv_id, lang)
-        persona: Any = gr.update(choices=await self.services.db.run(self._persona_choices))
+        choices = await self._persona_choices_async(user_id)
+        persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
         if not history or conv_id is None:
             conv_id = None
         else:
-            conv = await self.services.db.run(
-                self.services.chat.conversations.get, user_id, conv_id
-            )
+            conv = await self.services.chat.get_conversation(user_id, conv_id)
             if conv.persona_id:
-                persona = gr.update(
-                    choices=await self.services.db.run(self._persona_choices), value=conv.persona_id
-                )
+                persona = gr.update(choices=choices, value=conv.persona_id)
         return [
             history,
             conv_id,
@@ -326,7 +327,7 @@ class ChatTab:
             return gr.skip(), gr.skip()
         user_id = self.user(session)
         # Every open tab polls every few seconds: count first, render only when it changed.
-        count = await self.services.db.run(self.services.chat.messages.count, user_id, conv_id)
+        count = await self.services.chat.count_messages(user_id, conv_id)
         if count == shown:
             return gr.skip(), gr.skip()
         history, count = await self._history(user_id, conv_id, session["lang"])
@@ -367,16 +368,13 @@ class ChatTab:
                 elif event.type == "done":
                     final, shown = await self._history(self.user(session), conv_id, lang)
                     voice: Any = skip
-                    speech = [
-                        m
-                        for m in event.extras.get("media") or []
-                        if m.get("kind") == "speech" and m.get("key")
-                    ]
+                    made = (event.outcome.media if event.outcome else None) or []
+                    speech = [m for m in made if m.kind == "speech" and m.key]
                     if speech:
-                        path = self.services.media.artifact_path(str(speech[0]["key"]))
+                        path = self.services.media.artifact_path(str(speech[0].key))
                         voice = str(path) if path else skip
                     elif speak and event.reply:
-                        voice = await self.media.speak(event.reply, persona_id, lang) or skip
+                        voice = await self.media.speak(event.reply, persona_id, session) or skip
                     yield (
                         final,
                         "",
@@ -387,9 +385,8 @@ class ChatTab:
                         voice,
                         shown,
                     )
-                elif event.type == "error":
-                    key = event.error_key or "error.llm_failed"
-                    message = t(key, lang, detail=event.error or "")
+                elif event.type == "error" and event.failure is not None:
+                    message = failure_text(event.failure, lang)
                     gr.Warning(message)
                     history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
                     yield (
@@ -402,8 +399,8 @@ class ChatTab:
                         skip,
                         skip,
                     )
-        except ServiceError as exc:
-            gr.Warning(t(exc.key, lang, **exc.params))
+        except IkarError as exc:  # refused before anything was stored: the text stays
+            warn(exc, lang)
             yield skip, typed, conv_id, skip, skip, skip, skip, skip
 
     async def on_send(
@@ -416,17 +413,21 @@ class ChatTab:
         speak: bool,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[tuple[Any, ...]]:
-        lang = session["lang"]
         skip = gr.skip()
+        if not session:  # Enter pressed before the page load signed this tab's session
+            gr.Warning(t("chat.still_loading", self.services.settings.language))
+            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            return
+        lang = session["lang"]
         try:
             self.services.chat.validate_message(text)
-        except ServiceError as exc:
-            gr.Warning(t(exc.key, lang, **exc.params))
+        except IkarError as exc:
+            warn(exc, lang)
             yield skip, text, conv_id, skip, skip, skip, skip, skip
             return
         meta: dict[str, object] = {}
         if attach:
-            read = await self.media.read_image(attach, lang, progress)
+            read = await self.media.read_image(attach, session, progress)
             if read is None:
                 yield skip, text, conv_id, skip, skip, skip, skip, skip
                 return
@@ -508,30 +509,25 @@ class ChatTab:
         persona: Any = gr.skip()
         if conv_id:
             try:
-                conv = await self.services.db.run(
-                    self.services.chat.conversations.get, self.user(session), conv_id
-                )
+                conv = await self.services.chat.get_conversation(self.user(session), conv_id)
                 title = conv.title
                 persona = conv.persona_id or gr.skip()
-            except NotFoundError:
+            except NotFound:
                 conv_id = None
         return history, conv_id, title, persona, shown
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
-        title = " ".join((title or "").split())[:120]
-        if conv_id and title:
-            await self.services.db.run(
-                self.services.chat.conversations.rename, self.user(session), conv_id, title
-            )
+        if conv_id:
+            # Deleted in another tab meanwhile: the refreshed list shows it is gone.
+            with contextlib.suppress(NotFound):
+                await self.services.chat.rename_conversation(self.user(session), conv_id, title)
         return await self._conversation_choices(self.user(session), conv_id)
 
     async def on_delete(self, session: dict[str, Any], conv_id: str | None) -> tuple[Any, ...]:
         if conv_id:
             try:
-                await self.services.db.run(
-                    self.services.chat.conversations.delete, self.user(session), conv_id
-                )
+                await self.services.chat.delete_conversation(self.user(session), conv_id)
                 gr.Info(t("chat.deleted", session["lang"]))
-            except NotFoundError:
+            except NotFound:
                 pass  # already gone (deleted in another tab)
         return [], None, await self._conversation_choices(self.user(session), None), "", 0

@@ -8,11 +8,9 @@ components' values into their arguments.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final
 
 import gradio as gr
@@ -22,11 +20,13 @@ from pydantic import ValidationError
 from app.composition import Services
 from app.i18n import Lang, normalize_lang, t
 from app.services.conversations import ExportFormat, ImportResult
-from app.services.errors import ServiceError
 from app.ui.cells import cell_int
 from app.ui.downloads import write_download
+from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
+from config.errors import IkarError
 from memory import (
     MemoryFilter,
     MemoryHealth,
@@ -188,21 +188,6 @@ def import_markdown(result: ImportResult, lang: str) -> str:
             f"- {w}" for w in result.warnings
         )
     return text
-
-
-def error_text(exc: ServiceError, lang: str) -> str:
-    """A service error in the UI language; import failures name their reason too."""
-    if exc.key == "error.import_failed":
-        code = str(exc.params.get("code", ""))
-        reason_key = f"memory.import_reason.{code}"
-        reason = t(reason_key, lang)
-        return t(
-            "memory.import_failed",
-            lang,
-            reason=reason if reason != reason_key else code,
-            detail=exc.params.get("detail", ""),
-        )
-    return t(exc.key, lang, **exc.params)
 
 
 def _lang(session: dict[str, Any] | None) -> Lang:
@@ -575,14 +560,16 @@ class MemoryTab:
         )
 
     # -- helpers -----------------------------------------------------------------------
-    async def _persona_choices(self, lang: str, blank_key: str, selected: str = "") -> Any:
-        personas = await self.services.db.run(self.services.soul.list_personas)
+    async def _persona_choices(
+        self, lang: str, blank_key: str, selected: str = "", user_id: str | None = None
+    ) -> Any:
+        personas = await self.services.soul.list_personas_async(user_id)
         choices = [(t(blank_key, lang), "")] + [(f"{p.name} · {p.id}", p.id) for p in personas]
         ids = {p.id for p in personas}
         return gr.update(choices=choices, value=selected if selected in ids else "")
 
     async def _conversation_choices(self, user_id: str, selected: str | None) -> Any:
-        convs = await self.services.db.run(self.services.chat.conversations.list, user_id)
+        convs = await self.services.chat.list_conversations(user_id)
         ids = [c.id for c in convs]
         value = selected if selected in ids else (ids[0] if ids else None)
         return gr.update(choices=[(c.title, c.id) for c in convs], value=value)
@@ -604,7 +591,7 @@ class MemoryTab:
         return [item.id, title, item.text, item.importance, item.pinned, False]
 
     async def _write_export(self, name: str, data: bytes) -> str:
-        return await write_download(self.services.settings.resolved_cache_dir, name, data)
+        return await write_download(name, data)
 
     # -- callbacks: load ---------------------------------------------------------------
     @property
@@ -623,14 +610,21 @@ class MemoryTab:
         ]
 
     async def translated(
-        self, lang: Lang, persona: str | None, import_persona: str | None
+        self,
+        lang: Lang,
+        persona: str | None,
+        import_persona: str | None,
+        user_id: str | None = None,
     ) -> list[Any]:
-        """Choices in `lang` for `language_outputs` (less the two tables), keeping values."""
+        """Choices in `lang` for `language_outputs` (less the two tables), keeping values;
+        the personas are those `user_id` may use."""
         kinds = [(t("memory.kind.any", lang), ""), *_choices("memory.kind", KINDS, lang)]
         return [
             lang,
-            await self._persona_choices(lang, "memory.all_personas", persona or ""),
-            await self._persona_choices(lang, "memory.persona_from_file", import_persona or ""),
+            await self._persona_choices(lang, "memory.all_personas", persona or "", user_id),
+            await self._persona_choices(
+                lang, "memory.persona_from_file", import_persona or "", user_id
+            ),
             gr.update(choices=_choices("memory.mode", MODES, lang)),
             gr.update(choices=kinds),
             gr.update(choices=_choices("memory.kind", ADD_KINDS, lang)),
@@ -652,7 +646,7 @@ class MemoryTab:
         user_id, lang = self._who(session)
         table, info, offset = await self.on_page("", False, "", 0, session)
         return [
-            *await self.translated(lang, None, None),
+            *await self.translated(lang, None, None, user_id),
             pd.DataFrame(columns=search_headers(lang)),
             table,
             "",
@@ -676,8 +670,9 @@ class MemoryTab:
         lang = _lang(session)
         if shown == lang:
             return [gr.skip() for _ in self.language_outputs]
+        user_id, _ = self._who(session)
         return [
-            *await self.translated(lang, persona, import_persona),
+            *await self.translated(lang, persona, import_persona, user_id),
             _relabel(results, search_headers(lang)),
             _relabel(listed, list_headers(lang)),
         ]
@@ -703,7 +698,7 @@ class MemoryTab:
         except ValidationError as exc:
             gr.Warning(t("error.invalid_request", lang, detail=exc.errors()[0]["msg"]))
             return [gr.skip(), gr.skip()]
-        hits = await self.services.db.run(self.services.memory.search, memory_query)
+        hits = await self.services.memory.search_async(memory_query)
         info = t("memory.found", lang, count=len(hits)) if hits else t("memory.nothing_found", lang)
         return [hits_frame(hits, lang), info]
 
@@ -726,7 +721,7 @@ class MemoryTab:
             offset=offset,
             limit=PAGE_SIZE,
         )
-        page = await self.services.db.run(self.services.memory.list_memories, user_id, flt)
+        page = await self.services.memory.list_memories_async(user_id, flt)
         if not page.items and page.total and offset:
             # Past the end (items were deleted meanwhile): show the last page instead.
             last = (page.total - 1) // PAGE_SIZE * PAGE_SIZE
@@ -771,7 +766,7 @@ class MemoryTab:
         user_id, lang = self._who(session)
         if memory_id is None:
             return self.editor_values(None, lang)
-        item = await self.services.db.run(self.services.memory.get, memory_id, user_id)
+        item = await self.services.memory.get_async(memory_id, user_id)
         if item is None:
             gr.Warning(t("error.memory_not_found", lang))
         return self.editor_values(item, lang)
@@ -812,7 +807,7 @@ class MemoryTab:
             )
             gr.Warning(t("memory.bad_edit", lang, detail=detail))
             return skip
-        item = await self.services.db.run(self.services.memory.update, memory_id, user_id, patch)
+        item = await self.services.memory.update_async(memory_id, user_id, patch)
         if item is None:
             gr.Warning(t("error.memory_not_found", lang))
             return self.editor_values(None, lang)
@@ -825,9 +820,9 @@ class MemoryTab:
             gr.Warning(t("memory.no_selection", lang))
             return [gr.skip() for _ in self.editor_outputs]
         memory = self.services.memory
-        current = await self.services.db.run(memory.get, memory_id, user_id)
+        current = await memory.get_async(memory_id, user_id)
         item = (
-            await self.services.db.run(memory.pin, memory_id, user_id, not current.pinned)
+            await memory.pin_async(memory_id, user_id, not current.pinned)
             if current is not None
             else None
         )
@@ -848,7 +843,7 @@ class MemoryTab:
         if not confirmed:
             gr.Warning(t("memory.confirm_first", lang))
             return skip
-        if await self.services.db.run(self.services.memory.delete, memory_id, user_id):
+        if await self.services.memory.delete_async(memory_id, user_id):
             gr.Info(t("memory.deleted", lang))
         else:
             gr.Warning(t("error.memory_not_found", lang))
@@ -874,7 +869,7 @@ class MemoryTab:
         except ValidationError as exc:
             gr.Warning(t("memory.bad_edit", lang, detail=exc.errors()[0]["msg"]))
             return [gr.skip() for _ in range(1 + len(self.editor_outputs))]
-        item = await self.services.db.run(self.services.memory.add_memory, new)
+        item = await self.services.memory.add_memory_async(new)
         gr.Info(t("memory.added", lang, id=item.id))
         return ["", *self.editor_values(item, lang)]
 
@@ -888,25 +883,17 @@ class MemoryTab:
         if not path:
             gr.Warning(t("memory.no_file", lang))
             return skip
-        limit = self.services.settings.max_upload_bytes
-        if os.path.getsize(path) > limit:
-            message = t("error.file_too_large", lang, limit=limit)
-            gr.Warning(message)
-            return [f"⚠️ {message}", gr.skip(), gr.skip()]
-        data = await asyncio.to_thread(Path(path).read_bytes)
         try:
-            result = await self.services.db.run(
-                self.services.transfer.import_file,
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+            result = await self.services.transfer.import_file_async(
                 user_id,
                 data,
                 fmt if fmt in IMPORT_FORMATS else "auto",
                 os.path.basename(path),
                 persona or None,
             )
-        except ServiceError as exc:
-            message = error_text(exc, lang)
-            gr.Warning(message)
-            return [f"⚠️ {message}", gr.skip(), gr.skip()]
+        except IkarError as exc:  # too large, broken file, ...
+            return [f"⚠️ {warn(exc, lang)}", gr.skip(), gr.skip()]
         return [
             import_markdown(result, lang),
             None,
@@ -915,7 +902,7 @@ class MemoryTab:
 
     async def on_export_memories(self, session: dict[str, Any]) -> str:
         user_id, _ = self._who(session)
-        data = await self.services.db.run(self.services.memory.export_memories, user_id)
+        data = await self.services.memory.export_memories_async(user_id)
         return await self._write_export("ikar-memories.json", data)
 
     async def on_export_conversation(
@@ -927,11 +914,9 @@ class MemoryTab:
             return gr.skip()
         chosen: ExportFormat = "json" if fmt == "json" else "jsonl" if fmt == "jsonl" else "md"
         try:
-            text, _ = await self.services.db.run(
-                self.services.transfer.export, user_id, conversation_id, chosen
-            )
-        except ServiceError as exc:
-            gr.Warning(error_text(exc, lang))
+            text, _ = await self.services.transfer.export_async(user_id, conversation_id, chosen)
+        except IkarError as exc:
+            warn(exc, lang)
             return gr.skip()
         name = f"conversation-{conversation_id[:12]}.{chosen}"
         return await self._write_export(name, text.encode("utf-8"))
@@ -941,8 +926,8 @@ class MemoryTab:
         """[counts by kind, statistics, consolidation line, timer on while it runs]."""
         user_id, lang = self._who(session)
         memory = self.services.memory
-        stats = await self.services.db.run(memory.stats, user_id)
-        health = await self.services.db.run(memory.status)
+        stats = await memory.stats_async(user_id)
+        health = await memory.status_async()
         return [
             kinds_frame(stats, lang),
             stats_markdown(stats, health, lang),
@@ -959,7 +944,7 @@ class MemoryTab:
 
     async def on_consolidate(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = self._who(session)
-        started = await self.services.db.run(self.services.memory.start_consolidation, user_id)
+        started = await self.services.memory.start_consolidation_async(user_id)
         if started:
             gr.Info(t("memory.consolidation_started", lang))
         else:
@@ -968,7 +953,7 @@ class MemoryTab:
 
     async def on_cancel_consolidation(self, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
-        if await self.services.db.run(self.services.memory.cancel_consolidation):
+        if await self.services.memory.cancel_consolidation_async():
             gr.Info(t("memory.consolidation_cancelled", lang))
         else:
             gr.Warning(t("memory.consolidation_not_running", lang))

@@ -5,7 +5,7 @@ get their own users and history survives a page reload and an app restart. With 
 configured, the logged-in account is the user instead.
 
 Every callback reads the user through `user_of`, which refuses a session the server did not
-sign (see app/security/sessions.py).
+sign, one signed for another login, and an expired one (see app/security/sessions.py).
 """
 
 from __future__ import annotations
@@ -15,17 +15,30 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+from gradio.context import LocalContext
 
 from app.i18n import normalize_lang, t
 from app.security.sessions import SessionInvalidError, SessionSigner
 
 
 def user_of(signer: SessionSigner, session: dict[str, Any] | None) -> str:
-    """The verified user of a callback's session; a clear UI error when it is forged."""
+    """The verified user of a callback's session; a clear UI error when it is forged, was
+    signed for another login than the one this request is logged in as, or expired.
+
+    The login comes from the request gradio is serving (`gradio.context`, as gradio's own
+    ChatInterface reads it), so no callback has to pass it along.
+    """
     try:
-        return signer.user_of(session)
+        return signer.user_of(session, login=current_login())
     except SessionInvalidError:
         raise gr.Error(t("error.session_invalid", (session or {}).get("lang"))) from None
+
+
+def current_login() -> str | None:
+    """The account name of the request gradio is serving now (None: no accounts)."""
+    request = LocalContext.request.get(None)
+    username = getattr(request, "username", None) if request is not None else None
+    return str(username) if username else None
 
 
 def browser_user(
@@ -36,7 +49,7 @@ def browser_user(
 ) -> dict[str, Any]:
     """The signed session of this browser tab, made when the page loads. With accounts, the
     logged-in account's id (the id its API token acts for) replaces what the browser stored."""
-    session = {k: v for k, v in (stored or {}).items() if k != "sig"}
+    session = {k: v for k, v in (stored or {}).items() if k not in ("sig", "login", "exp")}
     username = getattr(request, "username", None) if request is not None else None
     if username:
         resolved = account_id(str(username)) if account_id else None
@@ -46,4 +59,4 @@ def browser_user(
     elif not session.get("user_id"):
         session["user_id"] = "web-" + uuid.uuid4().hex[:16]
     session["lang"] = normalize_lang(session.get("lang"))
-    return signer.sign(session)
+    return signer.sign(session, login=str(username) if username else None)

@@ -7,13 +7,11 @@ components and the components' values into its arguments.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Final
 
 import gradio as gr
@@ -28,7 +26,6 @@ from app.soul import (
     PersonaUpdate,
     SoulAction,
     SoulActionKind,
-    SoulError,
     SoulHistoryPoint,
     SoulState,
 )
@@ -36,8 +33,11 @@ from app.soul.card_codec import CardFormat
 from app.soul.state import MAX_AWAKENING_STAGE
 from app.ui.cells import cell_int
 from app.ui.downloads import write_download
+from app.ui.errors import warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
+from app.ui.uploads import uploaded_bytes
+from config.errors import IkarError
 
 MOOD_AXES: Final = ("happiness", "energy", "irritability", "empathy", "reflection")
 HISTORY_SERIES: Final = (*MOOD_AXES, "consciousness")
@@ -475,11 +475,12 @@ class SoulTab:
         self.delete_btn.click(self.on_delete, who, everything, api_visibility="private")
 
     # -- helpers -----------------------------------------------------------------------
-    async def _choices(self, selected: str | None) -> Any:
-        personas = await self.services.db.run(self.services.soul.list_personas)
+    async def _choices(self, selected: str | None, user_id: str) -> Any:
+        """The personas this user may see (shipped, shared and their own)."""
+        personas = await self.services.soul.list_personas_async(user_id)
         ids = [p.id for p in personas]
         if selected not in ids:
-            default = self.services.settings.default_persona
+            default = self.services.defaults.persona
             selected = default if default in ids else (ids[0] if ids else None)
         return gr.update(choices=[(f"{p.name} · {p.id}", p.id) for p in personas], value=selected)
 
@@ -489,8 +490,8 @@ class SoulTab:
         if not persona_id:
             return "", history_frame([], lang), "", ""
         soul = self.services.soul
-        state = await self.services.db.run(soul.get_state, user_id, persona_id)
-        points = await self.services.db.run(soul.history, user_id, persona_id, 500)
+        state = await soul.get_state_async(user_id, persona_id)
+        points = await soul.history_async(user_id, persona_id, 500)
         if not points or points[-1].ts < state.updated_at:
             points.append(current_point(state))
         return (
@@ -500,23 +501,32 @@ class SoulTab:
             inner_html(state, lang),
         )
 
-    async def editor(self, persona_id: str | None, lang: str) -> list[Any]:
-        """The persona's card fields, tags and lorebook for the editor."""
+    async def editor(
+        self, persona_id: str | None, lang: str, user_id: str | None = None
+    ) -> list[Any]:
+        """The persona's card fields, tags and lorebook for the editor (with `user_id`, only
+        a persona that user may see)."""
         if not persona_id:
             return [*("" for _ in CARD_FIELDS), "", pd.DataFrame(columns=lore_headers(lang))]
-        persona = await self.services.db.run(self.services.soul.get_persona, persona_id)
+        soul = self.services.soul
+        persona = await (
+            soul.persona_for_async(user_id, persona_id)
+            if user_id is not None
+            else soul.get_persona_async(persona_id)
+        )
         data = persona.card.data
         fields = [str(getattr(data, name) or "") for name in CARD_FIELDS]
         return [*fields, ", ".join(data.tags), lore_frame(persona, lang)]
 
     async def _everything(self, selected: str | None, session: dict[str, Any] | None) -> list[Any]:
-        choices = await self._choices(selected)
+        user_id = user_of(self.services.session_signer, session)
+        choices = await self._choices(selected, user_id)
         persona_id = choices["value"]
         lang = _lang(session)
         return [
             choices,
             *await self.view(persona_id, session),
-            *await self.editor(persona_id, lang),
+            *await self.editor(persona_id, lang, user_id),
         ]
 
     # -- callbacks ---------------------------------------------------------------------
@@ -528,16 +538,20 @@ class SoulTab:
 
     async def on_select(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
+        user_id = user_of(self.services.session_signer, session)
         try:
-            return [*await self.view(persona_id, session), *await self.editor(persona_id, lang)]
-        except SoulError as exc:  # deleted in another browser tab meanwhile
-            gr.Warning(exc.message(lang))
+            return [
+                *await self.view(persona_id, session),
+                *await self.editor(persona_id, lang, user_id),
+            ]
+        except IkarError as exc:  # deleted in another browser tab meanwhile
+            warn(exc, lang)
             return [gr.skip() for _ in range(len(self.view_outputs) + len(self.editor_outputs))]
 
     async def on_refresh(self, persona_id: str | None, session: dict[str, Any]) -> list[Any]:
         try:
             return list(await self.view(persona_id, session))
-        except SoulError:
+        except IkarError:
             return [gr.skip() for _ in self.view_outputs]
 
     async def act(
@@ -549,9 +563,9 @@ class SoulTab:
             gr.Warning(t("soul.no_persona", lang))
             return [gr.skip() for _ in self.view_outputs]
         try:
-            await self.services.db.run(self.services.soul.apply_action, user_id, persona_id, action)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            await self.services.soul.apply_action_async(user_id, persona_id, action)
+        except IkarError as exc:
+            warn(exc, lang)
             return [gr.skip() for _ in self.view_outputs]
         return list(await self.view(persona_id, session))
 
@@ -597,14 +611,19 @@ class SoulTab:
             )
             gr.Warning(t("soul.bad_edit", lang, detail=detail))
             return skip
+        user_id = user_of(self.services.session_signer, session)
         try:
-            await self.services.db.run(soul.update_persona, persona_id, update)
-            await self.services.db.run(soul.update_lorebook, persona_id, edits)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            # A shipped or shared persona is copied on the first edit: go on with the copy.
+            saved = await soul.update_persona_async(persona_id, update, user_id)
+            saved = await soul.update_lorebook_async(saved.id, edits, user_id)
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
-        gr.Info(t("soul.saved", lang))
-        return [await self._choices(persona_id), *await self.editor(persona_id, lang)]
+        gr.Info(t("soul.saved" if saved.id == persona_id else "soul.saved_copy", lang))
+        return [
+            await self._choices(saved.id, user_id),
+            *await self.editor(saved.id, lang, user_id),
+        ]
 
     async def on_import(self, path: str | None, session: dict[str, Any]) -> list[Any]:
         lang = _lang(session)
@@ -612,17 +631,14 @@ class SoulTab:
         if not path:
             gr.Warning(t("soul.no_file", lang))
             return skip
-        limit = self.services.settings.max_upload_bytes
-        if os.path.getsize(path) > limit:
-            gr.Warning(t("soul.file_too_large", lang, limit=limit))
-            return skip
-        data = await asyncio.to_thread(Path(path).read_bytes)
+        user_id = user_of(self.services.session_signer, session)
         try:
-            persona = await self.services.db.run(
-                self.services.soul.import_card, data, os.path.basename(path)
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+            persona = await self.services.soul.import_card_async(
+                data, os.path.basename(path), owner_id=user_id
             )
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
         gr.Info(t("soul.imported", lang, name=persona.name))
         return [*await self._everything(persona.id, session), None]
@@ -634,13 +650,14 @@ class SoulTab:
             gr.Warning(t("soul.no_persona", lang))
             return gr.skip()
         soul = self.services.soul
+        user_id = user_of(self.services.session_signer, session)
         try:
-            data = await self.services.db.run(soul.export_card, persona_id, fmt)
-            name = await self.services.db.run(soul.export_filename, persona_id, fmt)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            data = await soul.export_card_async(persona_id, fmt, user_id)
+            name = await soul.export_filename_async(persona_id, fmt, user_id)
+        except IkarError as exc:
+            warn(exc, lang)
             return gr.skip()
-        return await write_download(self.services.settings.resolved_cache_dir, name, data)
+        return await write_download(name, data)
 
     def _export_callback(
         self, fmt: CardFormat
@@ -657,10 +674,11 @@ class SoulTab:
         if not persona_id:
             gr.Warning(t("soul.no_persona", lang))
             return skip
+        user_id = user_of(self.services.session_signer, session)
         try:
-            await self.services.db.run(self.services.soul.delete_persona, persona_id)
-        except SoulError as exc:
-            gr.Warning(exc.message(lang))
+            await self.services.soul.delete_persona_async(persona_id, user_id)
+        except IkarError as exc:
+            warn(exc, lang)
             return skip
         gr.Info(t("soul.deleted", lang))
         return await self._everything(None, session)

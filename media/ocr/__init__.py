@@ -1,4 +1,4 @@
-"""Text in images: the `OCREngine` protocol, the easyocr engine and the factory."""
+"""Text in images: the `OCREngine` protocol, the tesseract and easyocr engines, the factory."""
 
 from media.ocr.base import OCREngine, OCRLine, OCRResult
 from media.ocr.factory import build_ocr_engine

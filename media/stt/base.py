@@ -16,6 +16,8 @@ class Transcript(BaseModel):
     text: str
     language: str
     duration_s: float | None = None
+    detected: bool = False  # True when the language was detected, not given
+    language_probability: float | None = None  # whisper's confidence in a detected language
 
 
 @runtime_checkable

@@ -1,9 +1,11 @@
 """faster-whisper (CTranslate2, int8 on CPU): offline speech recognition.
 
 Why these choices: int8 whisper-base transcribes English at ~0.1x real time on a laptop CPU
-without torch. The language is always passed (detection on short clips is unreliable and
-costs a pass), and clips are padded with ~0.5 s of silence, because whisper often drops the
-first or last word of a clip that starts or ends mid-speech.
+without torch. The caller's language (the message or UI language) is passed whenever it is
+known: detection on short clips is unreliable and costs a pass. Without one, detection
+chooses only among the languages the app speaks (Russian, English). Clips are padded with
+~0.5 s of silence, because whisper often drops the first or last word of a clip that starts or
+ends mid-speech.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from media.audio import WHISPER_RATE, decode_audio
 from media.config import STTConfig
 from media.errors import EngineUnavailableError, JobCancelledError, MediaInputError
+from media.language import normalize_language
 from media.lazy import EngineStatus, LazyModel
 from media.stt.base import Transcript
 from media.stt.packaged_whisper import WhisperAssembler
@@ -81,27 +84,51 @@ class WhisperEngine:
             local_files_only=True,
         )
 
-    def check_language(self, language: str | None) -> str:
-        """The language to pass to whisper, validated (clear message for a wrong code)."""
+    def check_language(self, language: str | None) -> str | None:
+        """The language to pass to whisper, validated; None: detect it from the audio.
+
+        'ru-RU' and 'ru_RU' mean 'ru'; None, '' and 'auto' fall back to the configured
+        default, and with no default to detection.
+        """
         from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-        lang = (language or self.config.default_language).strip().lower()
-        if lang not in _LANGUAGE_CODES:
+        raw = (language or "").strip()
+        lang = normalize_language(raw)
+        if lang is None and raw and raw.lower() != "auto":
             raise MediaInputError(
-                f"unsupported language code {lang[:20]!r}; use a whisper code like 'en' or 'ru'"
+                f"unsupported language code {raw[:20]!r}; use a whisper code like 'en' or 'ru'",
+                key="media.bad_language",
+                code=raw[:20],
+            )
+        if lang is None:
+            lang = normalize_language(self.config.default_language)
+        if lang is not None and lang not in _LANGUAGE_CODES:
+            raise MediaInputError(
+                f"unsupported language code {lang[:20]!r}; use a whisper code like 'en' or 'ru'",
+                key="media.bad_language",
+                code=lang[:20],
             )
         return lang
 
     def transcribe(
         self, audio: bytes, language: str | None = None, cancel: threading.Event | None = None
     ) -> Transcript:
-        """Recognise speech in `audio` (WAV, or anything PyAV decodes) in `language`."""
+        """Recognise speech in `audio` (WAV, or anything PyAV decodes) in `language`.
+
+        With no language (and no configured default) the language is detected first, but only
+        among `detect_languages`: on a short or synthetic clip whisper's own guess is often a
+        third language, while the choice between Russian and English is reliable.
+        """
         lang = self.check_language(language)
         samples = self.decode(audio)
         duration = samples.size / WHISPER_RATE
         pad = np.zeros(int(self.config.pad_s * WHISPER_RATE), dtype=np.float32)
         samples = np.concatenate([pad, samples, pad])
+        probability: float | None = None
         with self._lazy.use() as model:
+            detected = lang is None
+            if lang is None:
+                lang, probability = self._detect(model, samples)
             segments, _info = model.transcribe(
                 samples,
                 language=lang,
@@ -119,7 +146,18 @@ class WhisperEngine:
             text=" ".join(t for t in texts if t).strip(),
             language=lang,
             duration_s=round(duration, 3),
+            detected=detected,
+            language_probability=probability,
         )
+
+    def _detect(self, model: Any, samples: np.ndarray) -> tuple[str, float]:
+        """The most likely language among the allowed ones, and its probability."""
+        _best, _p, ranked = model.detect_language(samples)
+        allowed = {normalize_language(c) for c in self.config.detect_languages} - {None}
+        for code, probability in ranked:
+            if not allowed or code in allowed:
+                return str(code), round(float(probability), 4)
+        return str(_best), round(float(_p), 4)
 
     def decode(self, audio: bytes) -> np.ndarray:
         if len(audio) > self.config.max_bytes:
@@ -140,7 +178,8 @@ class WhisperEngine:
             "compute_type": self.config.compute_type,
             "beam_size": self.config.beam_size,
             "pad_s": self.config.pad_s,
-            "language": self.check_language(language),
+            "language": self.check_language(language) or "auto",
+            "detect_languages": sorted(self.config.detect_languages),
             "audio": audio,
         }
 

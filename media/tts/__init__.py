@@ -1,4 +1,4 @@
-"""Text to speech: the `TTSEngine` protocol, the piper engine and the factory."""
+"""Text to speech: the `TTSEngine` protocol, piper and festival engines, the language router."""
 
 from media.tts.base import SpeechChunk, TTSEngine, VoiceInfo
 from media.tts.factory import build_tts_engine

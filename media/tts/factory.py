@@ -1,4 +1,4 @@
-"""Build the configured TTS engine (one engine today; a new one is a new file + a branch)."""
+"""Build the configured TTS engine: piper, festival, or both behind a `VoiceRouter`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from media.tts.base import TTSEngine
 
 
 def build_tts_engine(config: TTSConfig) -> TTSEngine:
-    if config.engine == "piper":
-        from media.tts.piper_engine import PiperEngine
+    """ "auto" routes each text to a voice of its language (piper first, then festival)."""
+    from media.tts.festival_engine import FestivalEngine
+    from media.tts.piper_engine import PiperEngine
+    from media.tts.router import VoiceRouter
 
-        return PiperEngine(config)
+    if config.engine == "piper":
+        return VoiceRouter([PiperEngine(config)], config)
+    if config.engine == "festival":
+        return VoiceRouter([FestivalEngine(config)], config)
+    if config.engine == "auto":
+        return VoiceRouter([PiperEngine(config), FestivalEngine(config)], config)
     raise ValueError(f"unknown TTS engine {config.engine!r}")

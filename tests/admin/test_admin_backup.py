@@ -11,6 +11,7 @@ from typing import Any
 from app.ui.admin_tab import AdminTab
 from app.ui.labels import Labels
 from tests.admin.conftest import AdminApp, fake_request, seed_user
+from tests.gradio_queue import as_upload
 
 
 def _user_ids(app: AdminApp, **headers: str) -> set[str]:
@@ -158,19 +159,20 @@ def test_tab_backup_and_restore(admin_app: AdminApp, tmp_path: Path) -> None:
     seed_user(services, "tab-before")
     tab = AdminTab(services, Labels(), None)  # type: ignore[arg-type]
     session = {"lang": "en"}
-    status, path = asyncio.run(tab.on_backup(TOKEN, session, fake_request()))
-    assert status.startswith("✅")
-    backup = Path(path)
-    assert backup.parent == services.admin.backups_dir and backup.stat().st_size > 0
-    assert services.settings.resolved_cache_dir in backup.parents  # Gradio may serve it
+    status, link = asyncio.run(tab.on_backup(TOKEN, session, fake_request()))
+    assert status.startswith("✅") and "(downloads/" in link  # a one-time link
+    (backup,) = services.admin.backups_dir.glob("ikar-backup-*.sqlite3")
+    assert backup.name in link and backup.stat().st_size > 0
     seed_user(services, "tab-after")
-    status, _ = asyncio.run(tab.on_restore(TOKEN, session, str(backup), False, fake_request()))
+    status, _ = asyncio.run(
+        tab.on_restore(TOKEN, session, as_upload(backup), False, fake_request())
+    )
     assert "Tick" in status
     assert {u.id for u in services.users.list()} == {"tab-before", "tab-after"}
-    status, _ = asyncio.run(tab.on_restore(TOKEN, session, str(backup), True, fake_request()))
+    status, _ = asyncio.run(tab.on_restore(TOKEN, session, as_upload(backup), True, fake_request()))
     assert status.startswith("✅"), status
     assert {u.id for u in services.users.list()} == {"tab-before"}
     junk = tmp_path / "junk.db"
     junk.write_text("nope")
-    status, _ = asyncio.run(tab.on_restore(TOKEN, session, str(junk), True, fake_request()))
+    status, _ = asyncio.run(tab.on_restore(TOKEN, session, as_upload(junk), True, fake_request()))
     assert status.startswith("⚠️") and "not a SQLite" in status

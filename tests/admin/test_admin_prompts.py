@@ -12,6 +12,8 @@ import pytest
 from app.composition import build_services
 from app.services.admin import AdminError
 from app.services.soul_turns import SoulTurnHook
+from app.services.turns import TurnContext
+from app.storage.records import Message
 from tests.admin.conftest import AdminApp
 
 TRAVERSALS = [
@@ -135,6 +137,14 @@ def test_path_traversal_is_refused_by_the_service(admin_app: AdminApp, sentinels
     assert "link.j2" not in [p.name for p in admin.list_prompts()]
 
 
+def _ctx_without_persona() -> TurnContext:
+    message = Message(
+        id="m", conversation_id="c", user_id="u", seq=1, role="user", author="u",
+        content="hi", created_at=0.0,
+    )  # fmt: skip
+    return TurnContext("u", "c", None, message, [], "en")
+
+
 def test_default_persona_applies_at_once_and_survives_a_restart(
     admin_app: AdminApp, auth: dict[str, str], admin_settings: Any
 ) -> None:
@@ -144,9 +154,12 @@ def test_default_persona_applies_at_once_and_survives_a_restart(
     assert r.status_code == 200, r.text
     assert r.json()["default_persona"] == "ikar-ikarych"
     assert r.json()["configured"] == "chatumba"
+    # one object holds the default; the soul hook and the inner life read it
     hooks = [h for h in services.chat.hooks if isinstance(h, SoulTurnHook)]
-    assert hooks and all(h.default_persona == "ikar-ikarych" for h in hooks)
-    assert services.inner_life.default_persona == "ikar-ikarych"
+    assert hooks and all(h.defaults is services.defaults for h in hooks)
+    assert services.inner_life.defaults is services.defaults
+    assert services.defaults.persona == "ikar-ikarych"
+    assert hooks[0].persona_for(_ctx_without_persona()) == "ikar-ikarych"
 
     bad = c.put("/api/admin/persona", headers=auth, json={"persona": "nobody-here"})
     assert bad.status_code == 404 and bad.json()["error"] == "persona_not_found"

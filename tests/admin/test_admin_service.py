@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from app.services.admin import AdminService
+from app.services.user_data import UserDataRegistry
 from app.ui.admin_tab import metric_frames
 from tests.admin.conftest import TOKEN, AdminApp, seed_user
 
@@ -156,8 +158,23 @@ def test_without_memory_and_media_the_admin_degrades_gracefully(
     admin_app: AdminApp, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = admin_app.services
-    monkeypatch.setattr(services, "memory", None)
-    monkeypatch.setattr(services, "media", None)
+    # A build without memory and media: neither is registered as a data owner nor handed
+    # to the admin service.
+    registry = UserDataRegistry(services.db)
+    registry.register("account", services.users)
+    registry.register("chat", services.chat)
+    registry.register("soul", services.soul)
+    admin = AdminService(
+        services.db,
+        services.settings,
+        user_data=registry,
+        defaults=services.defaults,
+        soul=services.soul,
+        models=services.models,
+        metrics=services.metrics,
+        log_buffer=services.log_buffer,
+    )
+    monkeypatch.setattr(services, "admin", admin)
     seed_user(services, "alice", messages=2)
     c = admin_app.client
     users = c.get("/api/admin/users", headers=auth).json()["items"]

@@ -56,7 +56,7 @@ def test_cli_user_and_token_authenticate_a_rest_call(make_settings: Any, tmp_pat
     services = app.state.services
     try:
         client = TestClient(app)
-        assert services.accounts_required  # the CLI user switched the app to accounts
+        assert services.auth.users_configured()  # the CLI user switched the app to accounts
         ok = client.get("/api/conversations", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200, ok.text
         # acting as someone else with Alice's token is refused

@@ -36,8 +36,9 @@ def test_speak_marker_is_hidden_and_becomes_audio(settings: Settings) -> None:
     final = asyncio.run(services.chat.complete("u1", "Say hello aloud"))
     assert final.type == "done"
     assert "SPEAK" not in (final.reply or "") and final.reply == "Sure, listen."
-    media = final.extras["media"]
-    assert media[0]["kind"] == "speech" and media[0]["key"]
+    assert final.outcome is not None and final.outcome.media is not None
+    media = final.outcome.media_wire()
+    assert media is not None and media[0]["kind"] == "speech" and media[0]["key"]
     path = services.media.artifact_path(media[0]["key"])
     assert path is not None and path.read_bytes()[:4] == b"RIFF"
     stored = services.chat.messages.list("u1", final.conversation_id)[-1]
@@ -158,7 +159,8 @@ def test_a_reply_that_only_speaks_is_shown_as_text_too(settings: Settings) -> No
     services = _with_backend(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "What is my name?"))
     assert final.reply == "Your name is Marta."
-    assert final.extras["media"][0]["kind"] == "speech"
+    assert final.outcome is not None and final.outcome.media is not None
+    assert final.outcome.media[0].kind == "speech"
     services.close()
 
 

@@ -74,7 +74,7 @@ def test_backend_timeout_keeps_the_users_message(settings: Settings) -> None:
     backend = ScriptedBackend(words=[], error=LLMTimeoutError("too slow"))
     services = _with_backend(settings, backend)
     final = _run(services.chat.complete("u1", "Are you there?"))
-    assert final.type == "error" and final.error_code == "timeout"
+    assert final.type == "error" and final.failure and final.failure.code == "timeout"
     msgs = services.chat.messages.list("u1", final.conversation_id)
     assert [m.content for m in msgs] == ["Are you there?"]
     # and the app keeps serving
@@ -163,8 +163,9 @@ def test_a_failed_turn_reports_a_real_message_in_ui_and_api(settings: Settings) 
 
     services = _with_backend(settings, ScriptedBackend(words=[], error=LLMTimeoutError("slow")))
     final = _run(services.chat.complete("u1", "Hello?"))
-    assert final.error_key in MESSAGES and final.error_status == 504
-    assert "did not answer" in t(final.error_key or "", "en")
+    failure = final.failure
+    assert failure is not None and failure.key in MESSAGES and failure.status == 504
+    assert "did not answer" in t(failure.key, "en", **failure.params)
     with TestClient(create_app(settings, services)) as client:
         r = client.post("/api/chat", json={"message": "Hello again?"})
     assert r.status_code == 504

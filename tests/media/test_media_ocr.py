@@ -1,4 +1,4 @@
-"""easyocr with the bundled English models, and safe decoding of hostile image uploads."""
+"""OCR engines on English lines (tesseract, easyocr), and safe decoding of hostile uploads."""
 
 from __future__ import annotations
 
@@ -46,8 +46,12 @@ def _load(data: bytes, **limits: int) -> object:
 
 
 @pytest.mark.slow
-def test_reads_a_rendered_two_line_image(ocr_engine, two_line_png: bytes) -> None:  # type: ignore[no-untyped-def]
-    result = ocr_engine.read(two_line_png)
+@pytest.mark.parametrize("engine_fixture", ["ocr_engine", "easyocr_engine"])
+def test_reads_a_rendered_two_line_image(
+    engine_fixture: str, two_line_png: bytes, request: pytest.FixtureRequest
+) -> None:
+    """Both engines: tesseract (the default) and easyocr (by setting) read English lines."""
+    result = request.getfixturevalue(engine_fixture).read(two_line_png)
     assert result.text == "Hello world 2024\nQuick brown fox"
     assert [line.text for line in result.lines] == ["Hello world 2024", "Quick brown fox"]
     first = result.lines[0]

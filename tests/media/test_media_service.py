@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.storage.database import Database
+from media.audio import wav_info
 from media.config import MediaConfig
 from media.errors import MediaInputError
 from media.images.base import ImageParams
@@ -21,7 +22,7 @@ def service(  # type: ignore[no-untyped-def]
     media_config: MediaConfig,
     db: Database,
     tmp_path: Path,
-    piper_engine,
+    tts_engine,
     whisper_engine,
     ocr_engine,
     image_engine,
@@ -30,7 +31,7 @@ def service(  # type: ignore[no-untyped-def]
         media_config,
         db,
         tmp_path / "media-cache",
-        tts=piper_engine,
+        tts=tts_engine,
         stt=whisper_engine,
         ocr=ocr_engine,
         images=image_engine,
@@ -101,6 +102,8 @@ def test_generate_image_reports_progress_and_caches_fixed_seeds(service: MediaSe
 def test_status_shows_engines_queues_and_cache(service: MediaService) -> None:
     status = asyncio.run(service.status())
     assert set(status.engines) == {"tts", "stt", "ocr", "image"}
+    assert set(status.tts_engines) == {"piper", "festival"}
+    assert status.engines["tts"].engine == "piper+festival"
     assert set(status.queues) == {"tts", "stt", "ocr", "image"}
     assert status.queues["image"].concurrency == 1
     assert status.cache.directory == str(service.cache.root)
@@ -109,6 +112,29 @@ def test_status_shows_engines_queues_and_cache(service: MediaService) -> None:
     )
 
 
-def test_voices_lists_the_bundled_voice(service: MediaService) -> None:
-    voices = asyncio.run(service.voices())
-    assert "en_US-joe-medium" in [v.id for v in voices]
+def test_voices_lists_piper_and_festival_voices(service: MediaService) -> None:
+    voices = {v.id: v for v in asyncio.run(service.voices())}
+    assert voices["en_US-joe-medium"].engine == "piper"
+    russian = voices["festival-msu_ru_nsh_clunits"]
+    assert (russian.engine, russian.language, russian.sample_rate) == ("festival", "ru", 16000)
+    assert [v.id for v in asyncio.run(service.voices("ru-RU"))] == [russian.id]
+    assert "en_US-joe-medium" in [v.id for v in asyncio.run(service.voices("en"))]
+
+
+def test_tts_meta_names_the_voice_the_language_chose(service: MediaService) -> None:
+    async def main() -> None:
+        ru = await service.tts("Доброе утро, как спалось?")
+        en = await service.tts("Good morning, how did you sleep?")
+        named = await service.tts("Доброе утро!", "en_US-joe-medium")
+        digits = await service.tts("2024", language="ru")
+        assert (ru.meta["voice"], ru.meta["language"]) == ("festival-msu_ru_nsh_clunits", "ru")
+        assert (en.meta["voice"], en.meta["language"]) == ("en_US-joe-medium", "en")
+        assert named.meta["voice"] == "en_US-joe-medium"
+        assert digits.meta["voice"] == "festival-msu_ru_nsh_clunits"
+        assert wav_info(ru.data)[0] == 16000 and wav_info(en.data)[0] == 22050
+        again = await service.tts("Доброе утро, как спалось?")
+        assert again.cached and again.meta == ru.meta
+        resolved = await service.resolve_voice("Привет", None, None)
+        assert resolved.id == "festival-msu_ru_nsh_clunits"
+
+    asyncio.run(main())

@@ -3,13 +3,12 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from app.api.errors import install_error_handlers
 from app.security.admin_gate import AdminGate, require_admin, verify_admin_request
 from app.security.errors import (
     AdminDisabledError,
     AdminLockedOutError,
     AdminUnauthorizedError,
-    SecurityHTTPException,
-    security_exception_handler,
 )
 
 TOKEN = "s3cret-Admin-Token-0123456789"
@@ -128,7 +127,7 @@ def test_missing_token_does_not_count_towards_lockout() -> None:
 def build_app(gate: AdminGate, flat_errors: bool = True) -> TestClient:
     app = FastAPI()
     if flat_errors:
-        app.add_exception_handler(SecurityHTTPException, security_exception_handler)
+        install_error_handlers(app)
 
     @app.get("/admin/ping", dependencies=[Depends(require_admin(gate))])
     def ping() -> dict[str, bool]:

@@ -7,7 +7,8 @@ from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from app.security.errors import RateLimitedError, SecurityHTTPException, security_exception_handler
+from app.api.errors import install_error_handlers
+from app.security.errors import RateLimitedError
 from app.security.limits import BodySizeLimitMiddleware, RateLimiter, rate_limited
 
 
@@ -83,7 +84,7 @@ def test_rate_limiter_memory_is_bounded() -> None:
 
 def test_rate_limited_dependency_returns_429() -> None:
     app = FastAPI()
-    app.add_exception_handler(SecurityHTTPException, security_exception_handler)
+    install_error_handlers(app)
     limiter = RateLimiter(rate=1, per_s=60, burst=2)
 
     @app.post("/chat", dependencies=[Depends(rate_limited(limiter))])

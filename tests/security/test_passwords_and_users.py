@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,8 @@ def test_create_and_authenticate_user(auth: UserAuthenticator) -> None:
     assert auth.authenticate_password("аня", "пароль-123") == user_id  # names ignore case
     assert auth.authenticate_password("Аня", "wrong") is None
     assert auth.authenticate_password("nobody", "пароль-123") is None
-    assert auth.gradio_auth("Аня", "пароль-123") is True
-    assert auth.gradio_auth("Аня", "nope") is False
+    assert asyncio.run(auth.gradio_auth("Аня", "пароль-123")) is True
+    assert asyncio.run(auth.gradio_auth("Аня", "nope")) is False
     assert auth.is_admin(user_id)
 
 

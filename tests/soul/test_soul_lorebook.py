@@ -12,9 +12,11 @@ from app.soul.card import LoreEntryEdit
 from app.soul.errors import PersonaNotFoundError
 from app.soul.manager import SoulManager
 
+USER = "lore-user"  # the owner: edits change their persona in place
+
 
 def _import(manager: SoulManager, card: dict[str, Any]) -> str:
-    return manager.import_card(json.dumps(card).encode(), "card.json").id
+    return manager.import_card(json.dumps(card).encode(), "card.json", owner_id=USER).id
 
 
 def _exported_book(manager: SoulManager, persona_id: str) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def test_edits_keep_other_fields_of_their_source_entry(
         LoreEntryEdit(source=0, keys=["рыб"], content="Кот обожает рыбу.", enabled=False),
         LoreEntryEdit(keys=["сон"], content="The cat sleeps all day.", insertion_order=7),
     ]  # entries 1 and 2 are dropped
-    persona = manager.update_lorebook(persona_id, edits)
+    persona = manager.update_lorebook(persona_id, edits, USER)
 
     book = _exported_book(manager, persona_id)
     assert book["name"] == "Кошачьи знания"
@@ -67,6 +69,7 @@ def test_blank_rows_are_dropped_and_a_source_is_used_once(
             LoreEntryEdit(keys=[" ", ""], content="   "),
             LoreEntryEdit(source=99, keys=["c"], content="out of range"),
         ],
+        USER,
     )
     entries = _exported_book(manager, persona_id)["entries"]
     assert [e["content"] for e in entries] == ["first", "copy", "out of range"]
@@ -81,11 +84,11 @@ def test_a_card_without_a_lorebook_gets_one_only_when_needed(
     card["data"].pop("character_book", None)
     persona_id = _import(manager, card)
     before = manager.get_persona(persona_id)
-    assert manager.update_lorebook(persona_id, []).updated_at == before.updated_at
+    assert manager.update_lorebook(persona_id, [], USER).updated_at == before.updated_at
     assert "character_book" not in json.loads(manager.export_card(persona_id, "json"))["data"]
 
     manager.clock = lambda: 1_900_000_000.0
-    manager.update_lorebook(persona_id, [LoreEntryEdit(keys=["star"], content="A star.")])
+    manager.update_lorebook(persona_id, [LoreEntryEdit(keys=["star"], content="A star.")], USER)
     data = json.loads(manager.export_card(persona_id, "json"))["data"]
     assert data["character_book"]["entries"][0]["keys"] == ["star"]
     assert data["modification_date"] == 1_900_000_000  # V3 cards record the edit time
@@ -94,9 +97,11 @@ def test_a_card_without_a_lorebook_gets_one_only_when_needed(
 
 
 def test_clearing_the_lorebook_and_unknown_persona(manager: SoulManager) -> None:
-    persona = manager.update_lorebook("chatumba", [])
+    persona = manager.update_lorebook("chatumba", [], USER)  # a shipped one: the user's copy
     assert persona.card.data.character_book is not None
     assert persona.card.data.character_book.entries == []
-    assert persona.builtin
+    assert not persona.builtin and persona.owner_id == USER and persona.id != "chatumba"
+    shipped = manager.get_persona("chatumba").card.data.character_book
+    assert shipped is not None and shipped.entries
     with pytest.raises(PersonaNotFoundError):
-        manager.update_lorebook("nope", [])
+        manager.update_lorebook("nope", [], USER)

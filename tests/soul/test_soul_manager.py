@@ -24,25 +24,25 @@ def test_builtin_personas_seeded_once_and_protected(manager: SoulManager):
     assert {"chatumba", "ikar-ikarych", "wren"} <= ids
     assert manager.seed_builtin_personas() == []
     with pytest.raises(PersonaProtectedError):
-        manager.delete_persona("chatumba")
+        manager.delete_persona("chatumba", "u")
     with pytest.raises(PersonaNotFoundError):
         manager.get_persona("nope")
 
 
 def test_import_export_update_delete(manager: SoulManager):
     raw = (FIXTURES / "card_v3.json").read_bytes()
-    persona = manager.import_card(raw, "nova.json")
+    persona = manager.import_card(raw, "nova.json", owner_id="u")
     assert json.loads(manager.export_card(persona.id, "json")) == json.loads(raw)
     png = manager.export_card(persona.id, "png")
     again = manager.import_card(png, "nova.png")
     assert again.raw_card == persona.raw_card and again.avatar_png is not None
-    updated = manager.update_persona(persona.id, PersonaUpdate(description="Новое описание"))
+    updated = manager.update_persona(persona.id, PersonaUpdate(description="Новое описание"), "u")
     exported = json.loads(manager.export_card(persona.id, "json"))
     assert exported["data"]["description"] == "Новое описание"
     assert exported["data"]["extensions"]["risu"] == {"x": 1}
     assert exported["x_top_level"] == "kept"
     assert updated.updated_at > persona.updated_at
-    manager.delete_persona(persona.id)
+    manager.delete_persona(persona.id, "u")
     with pytest.raises(PersonaNotFoundError):
         manager.get_persona(persona.id)
 

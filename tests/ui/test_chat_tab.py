@@ -1,10 +1,13 @@
 """Chat tab callbacks against real `Services` (the streaming path is covered in a browser)."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 import gradio as gr
+import pytest
 
-from app.composition import Services
+from app.composition import Services, build_services
 from app.ui.chat_tab import ChatTab
 from app.ui.labels import Labels
 
@@ -31,3 +34,59 @@ def test_poll_shows_messages_that_arrive_unprompted(services: Services) -> None:
     other = services.session_signer.sign({"user_id": "intruder", "lang": "en"})
     chatbot, _ = asyncio.run(tab.on_poll(other, conv.id, 0))
     assert chatbot == gr.skip()
+
+
+def _scripted(services: Services, words: list[str]) -> None:
+    from app.services.models import ModelManager
+    from models.profiles import load_profiles
+    from tests.app.fakes import ScriptedBackend
+
+    settings = services.settings
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: ScriptedBackend(words=words),
+    )
+    services.chat.models = services.models
+
+
+async def _all(updates: AsyncIterator[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [u async for u in updates]
+
+
+def test_the_chat_rate_limit_applies_to_the_ui_too(make_settings: Any) -> None:
+    """The limit lives in the chat service, so the tab cannot bypass it (as the REST API
+    cannot): the second message in a minute is refused, nothing stored, the text kept."""
+    services = build_services(make_settings(chat_rate_per_min=1))
+    _scripted(services, ["Hello", " there"])
+    with gr.Blocks():
+        tab = ChatTab(services, Labels(), gr.BrowserState(None))
+        tab.build()
+    session = services.session_signer.sign({"user_id": "ui-user", "lang": "en"})
+    first = asyncio.run(_all(tab.on_send("one", session, None, "chatumba", None, False)))
+    conv_id = first[-1][2]
+    assert conv_id and "Hello there" in str(first[-1][0])
+    with pytest.warns(UserWarning, match="Too many requests"):
+        second = asyncio.run(_all(tab.on_send("two", session, conv_id, "chatumba", None, False)))
+    assert second[-1][1] == "two"  # the typed text is given back
+    assert [m.content for m in services.chat.messages.list("ui-user", conv_id)] == [
+        "one",
+        "Hello there",
+    ]
+    services.close()
+
+
+def test_the_media_rate_limit_applies_to_the_ui_too(make_settings: Any) -> None:
+    services = build_services(make_settings(heavy_rate_per_min=1))
+    with gr.Blocks():
+        tab = ChatTab(services, Labels(), gr.BrowserState(None))
+        tab.build()
+    session = services.session_signer.sign({"user_id": "ui-user", "lang": "en"})
+    path = asyncio.run(tab.media.speak("Hello from the tab.", None, session))
+    assert path is not None and path.endswith(".wav")
+    key = path.rsplit("/", 1)[-1].split(".")[0]
+    assert asyncio.run(services.media.owns_artifact("ui-user", key))  # made for this user
+    with pytest.warns(UserWarning, match="Too many requests"):
+        assert asyncio.run(tab.media.speak("Again, please.", None, session)) is None
+    services.close()

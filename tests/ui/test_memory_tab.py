@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import stat
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from app.ui.memory_tab import MemoryTab
 from memory import MemoryFilter, MemoryItem
 from tests.browser import browser_page
 from tests.conftest import LiveServer
+from tests.gradio_queue import as_upload, downloads_folder
 
 T = TypeVar("T")
 USER = "memory-tab-user"
@@ -248,7 +250,7 @@ def test_import_of_a_plain_list_creates_a_conversation_and_memories(
 ) -> None:
     upload = tmp_path / "chat.json"
     upload.write_text(json.dumps(PLAIN_CHAT), encoding="utf-8")
-    result, cleared, conversations = run(tab.on_import(str(upload), "auto", "", dict(EN)))
+    result, cleared, conversations = run(tab.on_import(as_upload(upload), "auto", "", dict(EN)))
     convs = services.chat.conversations.list(USER)
     assert len(convs) == 1 and convs[0].title == "Chat with Nova"
     assert "Chat with Nova" in result and "3 messages" in result and "(JSON)" in result
@@ -272,27 +274,28 @@ def test_malformed_import_warns_in_the_ui_language_and_writes_nothing(
     broken = tmp_path / "broken.json"
     broken.write_text('[{"speaker": "me", "text": "hi"', encoding="utf-8")
     with pytest.warns(UserWarning, match="Не удалось импортировать: файл не JSON"):
-        out = run(tab.on_import(str(broken), "auto", "", dict(RU)))
+        out = run(tab.on_import(as_upload(broken), "auto", "", dict(RU)))
     assert out[0].startswith("⚠️ Не удалось импортировать") and is_skip(out[1])
     missing = tmp_path / "missing.json"
     missing.write_text('[{"speaker": "me", "text": "hi"}]', encoding="utf-8")
     with pytest.warns(UserWarning, match="a required field is missing.*timestamp"):
-        run(tab.on_import(str(missing), "plain", "", dict(EN)))
+        run(tab.on_import(as_upload(missing), "plain", "", dict(EN)))
     with pytest.warns(UserWarning, match="unknown format"):
-        run(tab.on_import(str(missing), "ikar", "", dict(EN)))
+        run(tab.on_import(as_upload(missing), "ikar", "", dict(EN)))
     with pytest.warns(UserWarning, match="Choose a file first"):
         assert all(is_skip(v) for v in run(tab.on_import(None, "auto", "", dict(EN))))
     assert services.chat.conversations.list(USER) == []
     assert services.memory.list_memories(USER).total == 0
 
 
-def test_exports_write_files_under_the_cache_dir(
+def test_exports_write_private_files_where_gradio_serves_them(
     tab: MemoryTab, services: Services, tmp_path: Path
 ) -> None:
-    cache = services.settings.resolved_cache_dir.resolve()
+    downloads = downloads_folder()
     add(tab, "The user's birthday is on the 3rd of May")
     memories = Path(run(tab.on_export_memories(dict(EN))))
-    assert memories.resolve().is_relative_to(cache / "exports")
+    assert memories.resolve().is_relative_to(downloads)
+    assert stat.S_IMODE(memories.stat().st_mode) == 0o600
     assert memories.name == "ikar-memories.json"
     doc = json.loads(memories.read_text(encoding="utf-8"))
     assert doc["format"] == "ikar.memories"
@@ -300,13 +303,13 @@ def test_exports_write_files_under_the_cache_dir(
 
     upload = tmp_path / "chat.json"
     upload.write_text(json.dumps(PLAIN_CHAT), encoding="utf-8")
-    conv_id = run(tab.on_import(str(upload), "plain", "", dict(EN)))[2]["value"]
+    conv_id = run(tab.on_import(as_upload(upload), "plain", "", dict(EN)))[2]["value"]
     paths = {
         fmt: Path(run(tab.on_export_conversation(conv_id, fmt, dict(EN))))
         for fmt in ("md", "json", "jsonl")
     }
     for fmt, path in paths.items():
-        assert path.resolve().is_relative_to(cache / "exports") and path.suffix == f".{fmt}"
+        assert path.resolve().is_relative_to(downloads) and path.suffix == f".{fmt}"
     assert "Tre Cime" in paths["md"].read_text(encoding="utf-8")
     exported = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert [m["content"] for m in exported["messages"]] == [m["text"] for m in PLAIN_CHAT]

@@ -20,6 +20,7 @@ from app.ui.labels import Labels
 from app.ui.soul_tab import SoulTab, history_frame, lore_edits
 from tests.browser import browser_page
 from tests.conftest import LiveServer
+from tests.gradio_queue import as_upload, downloads_folder
 from tests.soul.conftest import FIXTURES
 
 T = TypeVar("T")
@@ -146,12 +147,12 @@ def test_import_of_a_bad_card_warns_in_the_ui_language(
     bad.write_text('{"spec": "chara_card_v9", "data": {}}', encoding="utf-8")
     before = len(services.soul.list_personas())
     with pytest.warns(UserWarning, match="Неподдерживаемая спецификация"):
-        out = run(tab.on_import(str(bad), dict(RU)))
+        out = run(tab.on_import(as_upload(bad), dict(RU)))
     assert len(out) == len(tab.load_outputs()) + 1 and all(is_skip(v) for v in out)
     png = tmp_path / "fake.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.warns(UserWarning):
-        run(tab.on_import(str(png), dict(EN)))
+        run(tab.on_import(as_upload(png), dict(EN)))
     with pytest.warns(UserWarning, match="Choose a card file first"):
         run(tab.on_import(None, dict(EN)))
     assert len(services.soul.list_personas()) == before
@@ -162,21 +163,23 @@ def test_import_selects_the_new_persona_and_clears_the_upload(
 ) -> None:
     card = tmp_path / "nova.json"
     card.write_bytes((FIXTURES / "card_v3.json").read_bytes())
-    out = run(tab.on_import(str(card), dict(EN)))
+    out = run(tab.on_import(as_upload(card), dict(EN)))
     new_id = out[0]["value"]
     assert services.soul.get_persona(new_id).name == "Nova"
     assert ("Nova · " + new_id, new_id) in out[0]["choices"]
     assert out[5] == "Nova" and out[-1] is None
 
 
-def test_export_writes_json_and_png_under_the_cache_dir(tab: SoulTab, services: Services) -> None:
-    cache = services.settings.resolved_cache_dir.resolve()
+def test_export_writes_json_and_png_where_gradio_serves_them(
+    tab: SoulTab, services: Services
+) -> None:
+    downloads = downloads_folder()
     path = Path(run(tab.export("json", "chatumba", dict(RU))))
-    assert path.resolve().is_relative_to(cache / "exports")
+    assert path.resolve().is_relative_to(downloads)
     assert path.name == "Чатумба.json"
     assert json.loads(path.read_bytes())["data"]["name"] == "Чатумба"
     png = Path(run(tab._export_callback("png")("chatumba", dict(RU))))
-    assert png.resolve().is_relative_to(cache) and png.suffix == ".png"
+    assert png.resolve().is_relative_to(downloads) and png.suffix == ".png"
     assert png.read_bytes().startswith(b"\x89PNG")
     assert services.soul.import_card(png.read_bytes(), png.name).name == "Чатумба"
     assert png.parent != path.parent  # concurrent downloads never overwrite each other
@@ -189,15 +192,19 @@ def test_delete_refuses_builtins_and_removes_imported_personas(
         out = run(tab.on_delete("chatumba", dict(RU)))
     assert all(is_skip(v) for v in out)
     assert services.soul.get_persona("chatumba").builtin
-    imported = services.soul.import_card((FIXTURES / "card_v2.json").read_bytes(), "c.json")
+    imported = services.soul.import_card(
+        (FIXTURES / "card_v2.json").read_bytes(), "c.json", owner_id=EN["user_id"]
+    )
     out = run(tab.on_delete(imported.id, dict(EN)))
-    assert imported.id not in {p.id for p in services.soul.list_personas()}
+    assert imported.id not in {p.id for p in services.soul.list_personas(everyone=True)}
     assert out[0]["value"] == "chatumba"  # back to the default persona
     assert len(out) == len(tab.load_outputs())
 
 
 # -- editor -----------------------------------------------------------------------------
 def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Services) -> None:
+    """Edits of a shipped persona go to the user's own copy (the shipped one stays)."""
+    shipped = services.soul.get_persona("chatumba").raw_card
     values = run(tab.editor("chatumba", "en"))
     fields, lore = values[:8], values[9]
     fields[1] = "A new description."
@@ -209,7 +216,10 @@ def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Serv
     lore.loc[len(lore)] = [None, "", "", None, None]  # a blank row added by mistake
     out = run(tab.on_save("chatumba", dict(EN), *fields, "companion, ru", lore))
 
-    persona = services.soul.get_persona("chatumba")
+    copy_id = out[0]["value"]
+    persona = services.soul.get_persona(copy_id)
+    assert copy_id != "chatumba" and persona.owner_id == EN["user_id"]
+    assert services.soul.get_persona("chatumba").raw_card == shipped
     data = persona.card.data
     assert data.description == "A new description." and data.system_prompt == "Be kind."
     assert data.tags == ["companion", "ru"] and data.name == "Чатумба"
@@ -221,7 +231,7 @@ def test_save_updates_card_fields_tags_and_lorebook(tab: SoulTab, services: Serv
     assert all(e.name != "имя" for e in book.entries)
     assert book.entries[-1].keys == ["море", "sea"] and book.entries[-1].insertion_order == 50
     assert len(book.entries) == len(lore) - 1
-    assert out[0]["value"] == "chatumba" and out[2] == "A new description."
+    assert out[2] == "A new description."
 
 
 def test_save_with_an_empty_name_warns_and_changes_nothing(
