@@ -60,6 +60,7 @@ class _Request:
     max_tokens: int
     sampling: dict[str, Any]
     stop: list[str]
+    keep_state: bool = True
 
 
 class LlamaCppBackend(ProfileLimits):
@@ -211,6 +212,7 @@ class LlamaCppBackend(ProfileLimits):
                 **({"seed": params.seed} if params.seed is not None else {}),
             },
             stop=list(params.stop),
+            keep_state=params.keep_state,
         )
         yield from self._relay(request, cancel)
 
@@ -310,8 +312,11 @@ class LlamaCppBackend(ProfileLimits):
                 yield from self._chunks(llm, stream, started, cached, prompt, cancel, gone)
             finally:
                 if prompt is not None and self._states is not None:
-                    self._states.finish(llm, prompt)
-                    self._worker.submit(self._settle)
+                    if request.keep_state:
+                        self._states.finish(llm, prompt)
+                        self._worker.submit(self._settle)
+                    else:  # background work: its tokens are never saved as a state
+                        self._states.forget_live()
 
     def _chunks(
         self,

@@ -40,6 +40,10 @@ class SamplingParams(BaseModel):
     repeat_penalty: float | None = Field(default=None, gt=0.0)
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
+    # False for background work (inner-life thoughts): a backend that saves KV states keeps
+    # the conversation that was in the context, but saves nothing of this prompt, so a
+    # thought never takes the place of a live conversation's state.
+    keep_state: bool = True
 
 
 class Usage(BaseModel):

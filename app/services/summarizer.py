@@ -31,6 +31,7 @@ class Summarizer:
             ChatMessage(role="system", content=self.instruction),
             ChatMessage(role="user", content="\n".join(lines)[:MAX_INPUT_CHARS]),
         ]
-        params = SamplingParams(max_tokens=200, temperature=0.2)
+        # Background work: nothing of this prompt is kept as a saved KV state.
+        params = SamplingParams(max_tokens=200, temperature=0.2, keep_state=False)
         chunks = self.models.backend().stream(prompt, params)
         return "".join(c.text for c in chunks).strip()
