@@ -164,18 +164,25 @@ async def until_disconnected(
     reply is stored as a stopped one.
     """
     iterator = aiter(events)
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + poll_s
     pending: asyncio.Future[ChatEvent] | None = None
     try:
         while True:
             pending = asyncio.ensure_future(anext(iterator))
-            while not pending.done():
-                await asyncio.wait({pending}, timeout=poll_s)
-                if not pending.done() and await request.is_disconnected():
-                    cancel.set()
-                    # Keep reading: the turn ends soon (it stops between tokens, or leaves
-                    # the line) and stores what it has.
-                    await _drain(pending, iterator)
-                    return
+            while True:
+                # Checked every `poll_s` whether events flow (tokens) or not (waiting).
+                await asyncio.wait({pending}, timeout=max(0.0, next_check - loop.time()))
+                if loop.time() >= next_check:
+                    next_check = loop.time() + poll_s
+                    if await request.is_disconnected():
+                        cancel.set()
+                        # Keep reading: the turn ends soon (it stops between tokens, or
+                        # leaves the line) and stores what it has.
+                        await _drain(pending, iterator)
+                        return
+                if pending.done():
+                    break
             try:
                 event = pending.result()
             except StopAsyncIteration:

@@ -190,3 +190,25 @@ def test_warm_prefix_then_first_turn_reads_only_its_own_tokens(tmp_path: Path) -
     assert usage.cached_tokens >= b.count_tokens(PERSONA)
     assert b.invalidate(_prefix()) >= 1
     assert b.cache_stats().prefix_states == 0
+
+
+def test_background_generation_keeps_the_conversation_and_saves_nothing_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """An inner-life thought (keep_state=False) never takes a live conversation's place."""
+    b = _backend(tmp_path / "kv")
+    alice = _conversation("Alice", 2)
+    _reply(b, alice)
+    thought = [
+        ChatMessage(role="system", content="You think to yourself, alone, in one line."),
+        ChatMessage(role="user", content="What is on your mind tonight?"),
+    ]
+    chunks = list(b.stream(thought, GREEDY.model_copy(update={"keep_state": False})))
+    assert chunks[-1].done
+    saves = b.cache_stats().saves
+    assert saves == 1  # Alice's conversation was kept before the thought took the context
+    follow = [*alice, ChatMessage(role="assistant", content="Owls see well."), alice[-1]]
+    _, usage = _reply(b, follow)
+    stats = b.cache_stats()
+    assert stats.saves == saves  # nothing of the thought was saved when Alice came back
+    assert stats.restores_ram == 1 and usage.cached_tokens >= usage.prompt_tokens - 40
