@@ -286,3 +286,25 @@ def test_a_thought_gives_the_model_back_when_a_turn_arrives(settings: Settings) 
     assert waited < 2.0  # 400 tokens at 10 ms would have taken 4 s
     assert backend.cancelled == 1
     services.close()
+
+
+def test_turns_from_threads_with_their_own_event_loops_take_turns(settings: Settings) -> None:
+    """Gradio handlers, REST requests and tests may each run their own loop: the line wakes
+    a waiting turn on its own loop."""
+    backend = CountingBackend(words=[f" w{i}" for i in range(5)], delay_s=0.02)
+    services = with_backend(settings, backend)
+    finals: dict[str, ChatEvent] = {}
+
+    def turn(user: str) -> None:
+        finals[user] = asyncio.run(services.chat.complete(user, f"Hello from {user}"))
+
+    threads = [threading.Thread(target=turn, args=(f"t{i}",)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert all(not th.is_alive() for th in threads)
+    assert sorted(finals) == ["t0", "t1", "t2", "t3"]
+    assert all(f.type == "done" and f.reply for f in finals.values())
+    assert backend.most_at_once == 1
+    services.close()
