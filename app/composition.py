@@ -128,10 +128,10 @@ class Services:
         self._stop.set()
         self.prefix_warmer.stop()
         for closer in (
+            self.chat.scheduler.close,  # first: background work waiting for the model gives up
             self.memory.close,
             self.media.close,
             self.models.unload_all,
-            self.chat.scheduler.close,
             self.admin.downloads.close,
         ):
             try:
@@ -166,11 +166,14 @@ def build_services(settings: Settings) -> Services:
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
     metrics = Metrics()
+    # One generation at a time per model; chat turns wait in line, background work
+    # (inner life, summaries, prefix warm-up) only runs when nobody does.
+    scheduler = TurnScheduler(max_waiting=settings.chat_queue_max)
     memory = build_memory(
         db,
         settings.memory,
         settings.data_dir / "memory",
-        summarize=Summarizer(models, settings.prompts_dir),
+        summarize=Summarizer(models, settings.prompts_dir, scheduler),
     )
     media_cfg = settings.media
     if "models_dir" not in media_cfg.model_fields_set:
@@ -184,9 +187,6 @@ def build_services(settings: Settings) -> Services:
     )
     # The turn's hooks, in the order they run: the soul resolves the persona and the
     # reaction (memory and media read the persona), then recall, then media.
-    # One generation at a time per model; chat turns wait in line, background work
-    # (inner life, prefix warm-up) only runs when nobody does.
-    scheduler = TurnScheduler(max_waiting=settings.chat_queue_max)
     chat = ChatService(
         db,
         models,

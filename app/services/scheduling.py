@@ -103,6 +103,7 @@ class TurnScheduler:
         self._lock = threading.Lock()
         self._lines: dict[str, _ModelLine] = {}
         self._numbers = itertools.count(1)
+        self.closed = False
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ikar-model")
 
     # -- turns ---------------------------------------------------------------------------
@@ -221,6 +222,8 @@ class TurnScheduler:
             ]
 
     def close(self) -> None:
+        """Shutting down: background work waiting for the model gives up."""
+        self.closed = True
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     # -- internals -----------------------------------------------------------------------

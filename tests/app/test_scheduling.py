@@ -19,6 +19,7 @@ import pytest
 from app.composition import Services, build_services
 from app.services.models import ModelManager
 from app.services.scheduling import QueueFullError, TurnScheduler
+from app.services.summarizer import Summarizer
 from app.services.turns import ChatEvent
 from config.settings import Settings
 from models.profiles import load_profiles
@@ -308,3 +309,33 @@ def test_turns_from_threads_with_their_own_event_loops_take_turns(settings: Sett
     assert all(f.type == "done" and f.reply for f in finals.values())
     assert backend.most_at_once == 1
     services.close()
+
+
+def test_summaries_wait_for_an_idle_model(settings: Settings) -> None:
+    backend = CountingBackend(words=["A", " summary"])
+    models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: backend,
+    )
+    line = TurnScheduler(max_waiting=4)
+    summarize = Summarizer(models, settings.prompts_dir, line, idle_poll_s=0.02, max_wait_s=5)
+    holder = line.enter("scripted")  # a chat turn is generating
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(summarize(["user: hi"])))
+    worker.start()
+    time.sleep(0.2)
+    assert backend.prompts == [] and result == []  # waits, the chat keeps the model
+    line.leave(holder)
+    worker.join(timeout=5)
+    assert result == ["A summary"]
+    params = backend.params[-1]
+    assert params is not None and params.keep_state is False
+
+    busy = line.enter("scripted")
+    impatient = Summarizer(models, settings.prompts_dir, line, idle_poll_s=0.02, max_wait_s=0.1)
+    with pytest.raises(TimeoutError):
+        impatient(["user: hi"])
+    line.leave(busy)
+    line.close()
