@@ -34,6 +34,8 @@ from app.services.media_turns import MediaTurnHook
 from app.services.memory_turns import MemoryTurnHook
 from app.services.metrics_sync import MetricsSync
 from app.services.models import ModelManager
+from app.services.prefix_warmer import PrefixWarmer
+from app.services.scheduling import TurnScheduler
 from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
 from app.services.summarizer import Summarizer
 from app.services.user_data import UserDataRegistry
@@ -75,6 +77,7 @@ class Services:
     user_data: UserDataRegistry
     health: HealthMonitor
     admin: AdminService
+    prefix_warmer: PrefixWarmer
     background: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -85,6 +88,7 @@ class Services:
         if self.settings.llm_preload:
             self._spawn("model-preload", self._preload)
         self._spawn("idle-unloader", self._idle_loop)
+        self.prefix_warmer.start()
         if self.settings.inner_life:
             self._spawn("inner-life", self._inner_life_loop)
 
@@ -104,6 +108,10 @@ class Services:
             self.models.backend().load()
         except Exception as exc:  # state and reason are visible in /health
             log.error("model preload failed: %s", exc)
+            return
+        # Then the default persona's prompt prefix, while nobody talks yet: the first turn
+        # of every new conversation starts from its saved state.
+        self.prefix_warmer.warm(self.defaults.persona)
 
     def _idle_loop(self) -> None:
         while not self._stop.wait(30.0):
@@ -118,7 +126,9 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
+        self.prefix_warmer.stop()
         for closer in (
+            self.chat.scheduler.close,  # first: background work waiting for the model gives up
             self.memory.close,
             self.media.close,
             self.models.unload_all,
@@ -156,11 +166,14 @@ def build_services(settings: Settings) -> Services:
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
     metrics = Metrics()
+    # One generation at a time per model; chat turns wait in line, background work
+    # (inner life, summaries, prefix warm-up) only runs when nobody does.
+    scheduler = TurnScheduler(max_waiting=settings.chat_queue_max)
     memory = build_memory(
         db,
         settings.memory,
         settings.data_dir / "memory",
-        summarize=Summarizer(models, settings.prompts_dir),
+        summarize=Summarizer(models, settings.prompts_dir, scheduler),
     )
     media_cfg = settings.media
     if "models_dir" not in media_cfg.model_fields_set:
@@ -187,6 +200,7 @@ def build_services(settings: Settings) -> Services:
         default_language=settings.language,
         on_generation=metrics.observe_generation,
         limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
+        scheduler=scheduler,
     )
     chat.display_filter = hide_partial_marker
     # A deleted persona: the configured default refuses, an admin's choice falls back, and
@@ -204,6 +218,11 @@ def build_services(settings: Settings) -> Services:
     user_data.register("media", media)
     for table in user_data.unclaimed_tables():
         log.error("table %s holds per-user rows but no component owns them", table)
+    # Personas' prompt prefixes, warmed in the background when the model idles: the
+    # default after start and when it changes, an edited persona again (its old state freed).
+    prefix_warmer = PrefixWarmer(models, prompts, soul, scheduler)
+    defaults.on_persona_changed.append(prefix_warmer.warm)
+    soul.on_persona_saved.append(prefix_warmer.persona_saved)
     log_buffer = LogBuffer(2000)
     return Services(
         settings=settings,
@@ -215,7 +234,13 @@ def build_services(settings: Settings) -> Services:
         soul=soul,
         prompts=prompts,
         inner_life=InnerLife(
-            db, soul, models, prompts, settings.max_unprompted_per_hour, defaults=defaults
+            db,
+            soul,
+            models,
+            prompts,
+            settings.max_unprompted_per_hour,
+            defaults=defaults,
+            scheduler=scheduler,
         ),
         metrics=metrics,
         log_buffer=log_buffer,
@@ -243,7 +268,7 @@ def build_services(settings: Settings) -> Services:
         transfer=ConversationTransfer(db, memory, soul, settings.max_upload_bytes),
         metrics_sync=MetricsSync(metrics, media, memory),
         user_data=user_data,
-        health=HealthMonitor(db, models, memory, media, settings.data_dir),
+        health=HealthMonitor(db, models, memory, media, settings.data_dir, queues=scheduler.stats),
         admin=AdminService(
             db,
             settings,
@@ -256,4 +281,5 @@ def build_services(settings: Settings) -> Services:
             memory=memory,
             media=media,
         ),
+        prefix_warmer=prefix_warmer,
     )

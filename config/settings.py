@@ -77,6 +77,12 @@ class Settings(BaseSettings):
 
     # Security and limits
     chat_rate_per_min: float = Field(default=30.0, gt=0, description="Per user.")
+    chat_queue_max: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Turns that may wait for a busy model; more answer 503 with Retry-After.",
+    )
     heavy_rate_per_min: float = Field(default=10.0, gt=0, description="Media jobs per user.")
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     admin_lockout_after: int = Field(default=5, ge=1)

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from models.profiles import ModelProfile
+from models.state_store import StateCacheStats
 from models.types import ChatMessage, SamplingParams, StreamChunk
 
 
@@ -22,6 +23,7 @@ class BackendStatus(BaseModel):
     detail: str | None = None
     n_ctx: int
     max_tokens: int
+    state_cache: StateCacheStats | None = None
 
 
 @runtime_checkable
@@ -29,7 +31,8 @@ class LLMBackend(Protocol):
     """A chat model. Implementations enforce their profile's limits themselves.
 
     `stream` is a blocking generator: callers run it in a worker thread and may set
-    `cancel` to stop it between tokens.
+    `cancel` to stop it between tokens. Messages may carry cache hints
+    (`ChatMessage.cache`); a backend that keeps KV states uses them, others ignore them.
     """
 
     @property
@@ -57,6 +60,16 @@ class LLMBackend(Protocol):
     def unload(self) -> None: ...
 
     def unload_if_idle(self, idle_s: float) -> bool: ...
+
+    def warm_prefix(self, messages: list[ChatMessage]) -> bool:
+        """Prepare the saved state of a stable prompt prefix (blocking: a background job)."""
+        ...
+
+    def invalidate(self, messages: list[ChatMessage] | None = None) -> int:
+        """Free saved states starting with `messages` (all without); returns how many."""
+        ...
+
+    def cache_stats(self) -> StateCacheStats: ...
 
 
 class ProfileLimits:

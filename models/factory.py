@@ -16,8 +16,13 @@ def create_backend(
     n_threads: int | None = None,
     warmup: bool = True,
     progress: ProgressFn | None = None,
+    state_dir: Path | None = None,
 ) -> LlamaCppBackend | OpenAICompatBackend:
-    """One real implementation per source kind; the profile decides which."""
+    """One real implementation per source kind; the profile decides which.
+
+    `state_dir` holds saved KV states (default `<models_dir>/kv-states`; the profile's
+    `state_cache.dir` wins over both).
+    """
     if profile.source == "openai":
         return OpenAICompatBackend(profile)
 
@@ -28,4 +33,10 @@ def create_backend(
         assert profile.package is not None
         return resolve_packaged(profile.package, models_dir, progress)
 
-    return LlamaCppBackend(profile, resolve, n_threads=n_threads, warmup=warmup)
+    return LlamaCppBackend(
+        profile,
+        resolve,
+        n_threads=n_threads,
+        warmup=warmup,
+        state_dir=state_dir or models_dir / "kv-states",
+    )

@@ -2,6 +2,17 @@
 
 Retries with exponential backoff only before the first token arrives: once text has been
 streamed to the user, a retry would duplicate it.
+
+Prompt caching on the server: llama-server keeps each slot's KV and reuses the longest
+common prefix when a request sets `cache_prompt` (its default since 2024, sent anyway for
+older builds); with several slots it picks the slot whose cached prompt is most similar
+(`--slot-prompt-similarity`), so alternating conversations keep their own slots. Start it
+with `--cache-reuse 256` to also reuse the history after the turn-only note (the local
+backend cuts the note out instead; a server cannot be told to). Servers that reject unknown
+fields (the OpenAI API itself) answer 400: with `cache_hints = "auto"` the hint is dropped
+for the rest of the process and the request sent again at once. Reused tokens come back as
+`Usage.cached_tokens` where the server reports them (`usage.prompt_tokens_details.
+cached_tokens`, or llama-server's `timings.cache_n`).
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from models.errors import (
 )
 from models.lifecycle import LoadTracker
 from models.profiles import ModelProfile
+from models.state_store import StateCacheStats
 from models.types import ChatMessage, SamplingParams, StreamChunk, Usage
 
 log = logging.getLogger(__name__)
@@ -50,6 +62,7 @@ class OpenAICompatBackend(ProfileLimits):
         self._backoff_s = backoff_s
         self._tracker = LoadTracker()
         self.retries_done = 0
+        self.cache_hints = profile.cache_hints != "off"
         # A configured but unset API key variable is a failure from the start, visible in
         # /health and the preload log line, not a 401 at the first chat.
         if problem := profile.unset_api_key():
@@ -96,6 +109,16 @@ class OpenAICompatBackend(ProfileLimits):
     def unload_if_idle(self, idle_s: float) -> bool:
         return False  # nothing held locally
 
+    def warm_prefix(self, messages: list[ChatMessage]) -> bool:
+        """The server keeps its own prompt cache; there is no state to prepare here."""
+        return False
+
+    def invalidate(self, messages: list[ChatMessage] | None = None) -> int:
+        return 0
+
+    def cache_stats(self) -> StateCacheStats:
+        return StateCacheStats(enabled=False)
+
     def count_tokens(self, text: str) -> int:
         return int(len(text) / _CHARS_PER_TOKEN) + 1
 
@@ -119,7 +142,7 @@ class OpenAICompatBackend(ProfileLimits):
         s = self.profile.sampling
         body: dict[str, Any] = {
             "model": self.profile.api_model or self.profile.name,
-            "messages": [m.model_dump() for m in messages],
+            "messages": [m.wire() for m in messages],
             "stream": True,
             "max_tokens": max_tokens,
             "temperature": s.temperature if params.temperature is None else params.temperature,
@@ -133,6 +156,10 @@ class OpenAICompatBackend(ProfileLimits):
         while True:
             started = time.perf_counter()
             produced = False
+            if self.cache_hints:
+                body["cache_prompt"] = True
+            else:
+                body.pop("cache_prompt", None)
             try:
                 for chunk in self._stream_once(body, started, cancel):
                     produced = produced or bool(chunk.text)
@@ -140,6 +167,10 @@ class OpenAICompatBackend(ProfileLimits):
                 self._tracker.state = "ready"
                 self._tracker.detail = None
                 return
+            except _HintRejectedError as exc:
+                log.warning("server rejects the cache_prompt hint; not sending it again: %s", exc)
+                self.cache_hints = False
+                continue
             except (httpx.TransportError, _RetryableStatus) as exc:
                 if produced or attempt >= self.profile.retries:
                     self._tracker.state = "failed"
@@ -163,12 +194,20 @@ class OpenAICompatBackend(ProfileLimits):
         completion = 0
         finish: str | None = None
         usage_prompt = 0
+        usage_cached = 0
         url = f"{self._base}/chat/completions"
         with self._client.stream("POST", url, json=body, headers=self._headers()) as response:
             if response.status_code >= 500 or response.status_code == 429:
                 raise _RetryableStatus(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 response.read()
+                if (
+                    response.status_code in (400, 422)
+                    and "cache_prompt" in body
+                    and self.profile.cache_hints == "auto"
+                    and _mentions_unknown_field(response.text)
+                ):
+                    raise _HintRejectedError(f"HTTP {response.status_code} {response.text[:200]}")
                 raise LLMError(
                     f"server rejected the request: HTTP {response.status_code} "
                     f"{response.text[:300]}"
@@ -189,6 +228,10 @@ class OpenAICompatBackend(ProfileLimits):
                     continue
                 if event.get("usage"):
                     usage_prompt = int(event["usage"].get("prompt_tokens") or 0)
+                    details = event["usage"].get("prompt_tokens_details") or {}
+                    usage_cached = int(details.get("cached_tokens") or usage_cached)
+                if isinstance(event.get("timings"), dict):  # llama-server
+                    usage_cached = int(event["timings"].get("cache_n") or usage_cached)
                 choices = event.get("choices") or []
                 if not choices:
                     continue
@@ -201,6 +244,7 @@ class OpenAICompatBackend(ProfileLimits):
                     yield StreamChunk(text=text, model=self.name)
         usage = Usage(
             prompt_tokens=usage_prompt,
+            cached_tokens=usage_cached,
             completion_tokens=completion,
             time_to_first_token_s=first,
             total_s=time.perf_counter() - started,
@@ -210,3 +254,14 @@ class OpenAICompatBackend(ProfileLimits):
 
 class _RetryableStatus(Exception):
     """A 5xx or 429 answer: worth another try."""
+
+
+class _HintRejectedError(Exception):
+    """The server refused the request because of our cache hint: send it without."""
+
+
+def _mentions_unknown_field(text: str) -> bool:
+    lowered = text.lower()
+    return "cache_prompt" in lowered or any(
+        word in lowered for word in ("unrecognized", "unknown", "extra", "not permitted")
+    )

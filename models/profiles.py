@@ -18,6 +18,31 @@ class SamplingDefaults(BaseModel):
     repeat_penalty: float = Field(default=1.1, gt=0.0)
 
 
+class StateCacheSettings(BaseModel):
+    """Saved KV states of a local model (see models/prompt_cache.py).
+
+    Sizes are per model. Qwen2.5-1.5B needs ~28 KB per token, so a ~2,000-token persona
+    prefix takes ~57 MB and a 4,000-token conversation ~115 MB.
+    """
+
+    enabled: bool = True
+    ram_mb: int = Field(default=512, ge=0, description="Conversation states kept in RAM.")
+    prefix_ram_mb: int = Field(default=256, ge=0, description="Persona prefix states in RAM.")
+    disk_mb: int = Field(default=2048, ge=0, description="All states on disk (0 = none).")
+    dir: Path | None = Field(
+        default=None, description="Where states are saved; default <models_dir>/kv-states."
+    )
+    min_restore_tokens: int = Field(
+        default=32, ge=1, description="Restore a saved state only if it saves this many tokens."
+    )
+    min_prefix_tokens: int = Field(
+        default=64, ge=1, description="Shorter stable prefixes get no state of their own."
+    )
+    cut_volatile: bool = Field(
+        default=True, description="Cut the turn-only note out of the KV after each reply."
+    )
+
+
 class ModelProfile(BaseModel):
     """One entry of config/models.toml."""
 
@@ -41,6 +66,12 @@ class ModelProfile(BaseModel):
     gpu_layers: int = Field(default=-1, description="-1 = all layers where CUDA exists.")
     n_batch: int = Field(default=512, ge=1)
     sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    state_cache: StateCacheSettings = Field(default_factory=StateCacheSettings)
+    cache_hints: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="OpenAI-compatible servers: send llama-server's `cache_prompt`; 'auto' "
+        "stops sending it when the server rejects the field.",
+    )
 
     @model_validator(mode="after")
     def _source_fields(self) -> ModelProfile:

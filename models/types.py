@@ -11,6 +11,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Role = Literal["system", "user", "assistant"]
+# "prefix": this message ends the stable prefix (persona card + example dialogue) that many
+#   conversations share; a local backend keeps a saved KV state of everything up to here.
+# "volatile": this message belongs to this turn's prompt only (the soul's state note); a local
+#   backend cuts it out of its KV cache after the reply, since the next prompt will not hold it.
+CacheHint = Literal["prefix", "volatile"]
 
 
 class ChatMessage(BaseModel):
@@ -18,6 +23,11 @@ class ChatMessage(BaseModel):
 
     role: Role
     content: str
+    cache: CacheHint | None = None
+
+    def wire(self) -> dict[str, str]:
+        """The message as chat APIs take it (the cache hint is ours, not the model's)."""
+        return {"role": self.role, "content": self.content}
 
 
 class SamplingParams(BaseModel):
@@ -30,12 +40,18 @@ class SamplingParams(BaseModel):
     repeat_penalty: float | None = Field(default=None, gt=0.0)
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
+    # False for background work (inner-life thoughts): a backend that saves KV states keeps
+    # the conversation that was in the context, but saves nothing of this prompt, so a
+    # thought never takes the place of a live conversation's state.
+    keep_state: bool = True
 
 
 class Usage(BaseModel):
     """What one generation cost, measured by the backend."""
 
     prompt_tokens: int = 0
+    # Prompt tokens whose KV came from a cache (live context, saved state or the server's).
+    cached_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token_s: float | None = None
     total_s: float = 0.0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,19 +64,26 @@ async def chat(
     body: ChatRequest, request: Request, services: Services = Depends(get_services)
 ) -> Any:
     """Answer one message. With `"stream": true` the reply streams as Server-Sent Events:
-    `started`, many `token` (`{"text"}`), then `done` (the same fields as the JSON reply)
-    or `error`."""
+    `started`, `queued` (`{"position"}`, while other turns use the model), many `token`
+    (`{"text"}`), then `done` (the same fields as the JSON reply) or `error`.
+
+    A full line of waiting turns answers 503 with `Retry-After` (nothing is stored). A
+    client that disconnects, streaming or not, cancels its turn; its message stays stored."""
     user_id = resolve_user(request, body.user_id)
+    cancel = threading.Event()
     events = services.chat.send(
         user_id,
         body.message,
         conversation_id=body.conversation_id,
         persona_id=body.persona,
         language=body.language,
+        cancel=cancel,
     )
-    # Validation (400/413), the rate limit (429) and a missing conversation (404) raise at
-    # the first step, before anything is stored: they answer as a status code.
+    # Validation (400/413), the rate limit (429), a full line (503) and a missing
+    # conversation (404) raise at the first step, before anything is stored: they answer
+    # as a status code.
     first = await anext(events)
+    events = until_disconnected(request, events, cancel)
     if body.stream:
         return StreamingResponse(
             _sse(first, events),
@@ -84,6 +94,8 @@ async def chat(
     async for event in events:
         if event.type in ("done", "error"):
             final = event
+    if final.type not in ("done", "error"):  # the client left: nobody reads this answer
+        return JSONResponse({}, status_code=499)
     if final.failure is not None:
         body_ = _failure_body(final.failure, request.headers.get("accept-language"))
         body_["conversation_id"] = final.conversation_id
@@ -132,10 +144,74 @@ def _error_frame(event: ChatEvent) -> dict[str, Any]:
     }
 
 
+# How often a waiting or generating turn checks that its client is still there.
+DISCONNECT_POLL_S = 0.5
+
+
+async def until_disconnected(
+    request: Request,
+    events: AsyncIterator[ChatEvent],
+    cancel: threading.Event,
+    poll_s: float = DISCONNECT_POLL_S,
+) -> AsyncIterator[ChatEvent]:
+    """Relay `events` while the client is connected; when it goes away (closed tab, killed
+    curl, a timeout in a proxy) stop the turn: it leaves the line or stops generating.
+
+    A non-streaming request notices nothing by itself (the server only learns of the
+    disconnect when it writes the answer) and a stream learns it at the next token, which
+    may be minutes away for a turn that waits in line, hence the polling. The user's
+    message was stored before the first event, so nothing acknowledged is lost; a partial
+    reply is stored as a stopped one.
+    """
+    iterator = aiter(events)
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + poll_s
+    pending: asyncio.Future[ChatEvent] | None = None
+    try:
+        while True:
+            pending = asyncio.ensure_future(anext(iterator))
+            while True:
+                # Checked every `poll_s` whether events flow (tokens) or not (waiting).
+                await asyncio.wait({pending}, timeout=max(0.0, next_check - loop.time()))
+                if loop.time() >= next_check:
+                    next_check = loop.time() + poll_s
+                    if await request.is_disconnected():
+                        cancel.set()
+                        # Keep reading: the turn ends soon (it stops between tokens, or
+                        # leaves the line) and stores what it has.
+                        await _drain(pending, iterator)
+                        return
+                if pending.done():
+                    break
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield event
+    finally:
+        if pending is not None and not pending.done():  # our reader was cancelled
+            cancel.set()
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        with contextlib.suppress(BaseException):
+            await iterator.aclose()  # type: ignore[attr-defined]
+
+
+async def _drain(pending: asyncio.Future[ChatEvent], iterator: AsyncIterator[ChatEvent]) -> None:
+    with contextlib.suppress(StopAsyncIteration):
+        await pending
+        async for _ in iterator:
+            pass
+
+
 async def _sse(first: ChatEvent, events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
     yield _frame(first.type, first.model_dump(exclude_none=True, exclude_defaults=True))
     async for event in events:
-        if event.type == "token":
+        if event.type == "queued":
+            yield _frame("queued", {"position": event.position})
+        elif event.type == "token":
             yield _frame("token", {"text": event.text})
         elif event.type == "done":
             yield _frame("done", _response(event).model_dump(mode="json"))

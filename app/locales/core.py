@@ -98,6 +98,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error.llm_failed": ("Модель выдала ошибку: {detail}", "The model failed: {detail}"),
     "error.cancelled": ("Генерация остановлена.", "The generation was stopped."),
+    "error.queue_full": (
+        "Модель занята: в очереди уже {waiting} запросов. Повторите чуть позже.",
+        "The model is busy: {waiting} requests are already waiting. Try again shortly.",
+    ),
+    "chat.queued": (
+        "В очереди к модели: {position}-й",
+        "Waiting for the model: number {position} in line",
+    ),
     "error.invalid_request": ("Неверный запрос: {detail}", "Invalid request: {detail}"),
     "error.internal": (
         "Внутренняя ошибка. Данные сохранены; попробуйте ещё раз.",

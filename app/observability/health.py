@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from app.services.models import ModelManager
+from app.services.scheduling import QueueStats
 from app.storage.database import Database
 from media.service import MediaService
 from memory import MemoryService
@@ -106,8 +107,11 @@ class HealthMonitor:
         media: MediaService,
         data_dir: Path,
         min_free_bytes: int = 1 << 30,
+        queues: Callable[[], list[QueueStats]] | None = None,
     ) -> None:
         self.db = db
+        # The lines in front of the models (read without waiting for any model).
+        self.queues = queues
         self.models = models
         self.memory = memory
         self.media = media
@@ -148,7 +152,11 @@ class HealthMonitor:
             name="llm",
             state=llm.state,
             detail=llm.detail or "",
-            data=llm.model_dump() | {"load_progress": round(self.models.load_progress, 3)},
+            data=llm.model_dump()
+            | {
+                "load_progress": round(self.models.load_progress, 3),
+                "queue": [q.model_dump() for q in self.queues()] if self.queues else [],
+            },
         )
 
     def _memory(self) -> ComponentHealth:

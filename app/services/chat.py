@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from app.security.limits import RateLimiter
 from app.services.errors import NotFound, ServiceError
 from app.services.models import ModelManager
+from app.services.scheduling import Ticket, TurnScheduler
 from app.services.turns import (
     ChatEvent,
     PromptAssembler,
@@ -71,8 +73,11 @@ class ChatService:
         default_language: str = "ru",
         on_generation: Callable[[str, Usage | None], None] | None = None,
         limiter: RateLimiter | None = None,
+        scheduler: TurnScheduler | None = None,
     ) -> None:
         self.db = db
+        # One generation at a time per model; waiting turns see their place in the line.
+        self.scheduler = scheduler or TurnScheduler(max_waiting=16)
         self.models = models
         self.assembler = assembler
         self.limits = limits
@@ -90,16 +95,21 @@ class ChatService:
         self.display_filter: Callable[[str], str] = lambda text: text
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
+        self._tickets: dict[str, Ticket] = {}
 
     def is_running(self, user_id: str) -> bool:
         return user_id in self._running
 
     def stop(self, user_id: str) -> bool:
-        """Ask the user's running generation to stop; its partial reply is kept."""
+        """Ask the user's running generation to stop; its partial reply is kept. A turn
+        still waiting for the model leaves the line at once."""
         event = self._running.get(user_id)
         if event is None:
             return False
         event.set()
+        ticket = self._tickets.get(user_id)
+        if ticket is not None and not ticket.granted:
+            self.scheduler.leave(ticket)
         return True
 
     # -- policy ------------------------------------------------------------------------
@@ -236,24 +246,29 @@ class ChatService:
         cancel: threading.Event | None = None,
         meta: dict[str, object] | None = None,
     ) -> AsyncIterator[ChatEvent]:
-        """Answer a new user message. Validation and rate-limit errors raise before anything
-        is stored (at the first step of the iterator)."""
+        """Answer a new user message. Validation, rate-limit and full-line errors raise
+        before anything is stored (at the first step of the iterator)."""
         self.validate_message(text)
         self.admit(user_id)
-        conv = await self.open_conversation(
-            user_id, conversation_id, persona_id, title=_title_from(text)
-        )
-        user_msg = await self.db.run(
-            self.messages.add,
-            conv.id,
-            user_id,
-            "user",
-            user_id,
-            text,
-            persona_id=conv.persona_id,
-            meta=dict(meta or {}),
-        )
-        async for event in self._answer(conv, user_msg, language, cancel):
+        ticket = self._enter_line()
+        try:
+            conv = await self.open_conversation(
+                user_id, conversation_id, persona_id, title=_title_from(text)
+            )
+            user_msg = await self.db.run(
+                self.messages.add,
+                conv.id,
+                user_id,
+                "user",
+                user_id,
+                text,
+                persona_id=conv.persona_id,
+                meta=dict(meta or {}),
+            )
+        except BaseException:
+            self.scheduler.leave(ticket)
+            raise
+        async for event in self._answer(conv, user_msg, language, cancel, ticket):
             yield event
 
     async def regenerate(
@@ -265,12 +280,17 @@ class ChatService:
     ) -> AsyncIterator[ChatEvent]:
         """Drop the last reply and answer the last user message again."""
         self.admit(user_id)
-        conv, history = await self._load(user_id, conversation_id)
-        last_user = next((m for m in reversed(history) if m.role == "user"), None)
-        if last_user is None:
-            raise ServiceError("error.nothing_to_regenerate")
-        await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq + 1)
-        async for event in self._answer(conv, last_user, language, cancel):
+        ticket = self._enter_line()
+        try:
+            conv, history = await self._load(user_id, conversation_id)
+            last_user = next((m for m in reversed(history) if m.role == "user"), None)
+            if last_user is None:
+                raise ServiceError("error.nothing_to_regenerate")
+            await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq + 1)
+        except BaseException:
+            self.scheduler.leave(ticket)
+            raise
+        async for event in self._answer(conv, last_user, language, cancel, ticket):
             yield event
 
     async def edit_last(
@@ -284,25 +304,40 @@ class ChatService:
         """Replace the last user message (and everything after it), then answer it."""
         self.validate_message(text)
         self.admit(user_id)
-        conv, history = await self._load(user_id, conversation_id)
-        last_user = next((m for m in reversed(history) if m.role == "user"), None)
-        if last_user is None:
-            raise ServiceError("error.nothing_to_edit")
-        # The old tail is deleted first, then the new message is stored: a crash in between
-        # loses the old version (the user is re-sending it) but never leaves both.
-        await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq)
-        new_msg = await self.db.run(
-            self.messages.add,
-            conv.id,
-            user_id,
-            "user",
-            user_id,
-            text,
-            persona_id=conv.persona_id,
-            meta={"edited_from": last_user.id},
-        )
-        async for event in self._answer(conv, new_msg, language, cancel):
+        ticket = self._enter_line()
+        try:
+            conv, history = await self._load(user_id, conversation_id)
+            last_user = next((m for m in reversed(history) if m.role == "user"), None)
+            if last_user is None:
+                raise ServiceError("error.nothing_to_edit")
+            # The old tail is deleted first, then the new message is stored: a crash in
+            # between loses the old version (the user is re-sending it) but never leaves both.
+            await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq)
+            new_msg = await self.db.run(
+                self.messages.add,
+                conv.id,
+                user_id,
+                "user",
+                user_id,
+                text,
+                persona_id=conv.persona_id,
+                meta={"edited_from": last_user.id},
+            )
+        except BaseException:
+            self.scheduler.leave(ticket)
+            raise
+        async for event in self._answer(conv, new_msg, language, cancel, ticket):
             yield event
+
+    def _enter_line(self) -> Ticket:
+        """A place in the active model's line, before anything is stored (`QueueFullError`,
+        503 with Retry-After, when the line is full)."""
+        return self.scheduler.enter(self.models.backend().name)
+
+    def queue_position(self, user_id: str) -> int | None:
+        """Where the user's running turn stands in its line (0: generating), or None."""
+        ticket = self._tickets.get(user_id)
+        return None if ticket is None else self.scheduler.position(ticket)
 
     async def _load(self, user_id: str, conversation_id: str) -> tuple[Conversation, list[Message]]:
         try:
@@ -318,15 +353,22 @@ class ChatService:
         user_msg: Message,
         language: str | None,
         cancel: threading.Event | None,
+        ticket: Ticket,
     ) -> AsyncIterator[ChatEvent]:
         cancel = cancel or threading.Event()
         self._running[conv.user_id] = cancel
+        self._tickets[conv.user_id] = ticket
         try:
-            async for event in self._answer_turn(conv, user_msg, language, cancel):
+            async for event in self._answer_turn(conv, user_msg, language, cancel, ticket):
                 yield event
         finally:
+            # Done, failed, stopped or the client left (the generator is closed): the next
+            # turn in the line gets the model.
+            self.scheduler.leave(ticket)
             if self._running.get(conv.user_id) is cancel:
                 del self._running[conv.user_id]
+            if self._tickets.get(conv.user_id) is ticket:
+                del self._tickets[conv.user_id]
 
     async def _answer_turn(
         self,
@@ -334,6 +376,7 @@ class ChatService:
         user_msg: Message,
         language: str | None,
         cancel: threading.Event,
+        ticket: Ticket,
     ) -> AsyncIterator[ChatEvent]:
         history = await self.db.run(
             self.messages.list, conv.user_id, conv.id, self.limits.history_turns + 1
@@ -348,6 +391,9 @@ class ChatService:
             language=language or self.default_language,
         )
         yield ChatEvent(type="started", conversation_id=conv.id, user_message_id=user_msg.id)
+        shown_position = self.scheduler.position(ticket)
+        if shown_position:
+            yield ChatEvent(type="queued", conversation_id=conv.id, position=shown_position)
         backend = self.models.backend()
         try:
             for hook in self.hooks:
@@ -360,13 +406,20 @@ class ChatService:
                 reply_text = ctx.canned_reply
                 yield ChatEvent(type="token", conversation_id=conv.id, text=reply_text)
             else:
+                # One generation at a time per model: wait for the turn's place in the line.
+                async for position in self.scheduler.wait(ticket, shown_position, cancel):
+                    yield ChatEvent(type="queued", conversation_id=conv.id, position=position)
+                if cancel.is_set() or not ticket.granted:  # stopped while waiting
+                    raise GenerationCancelledError("stopped while waiting for the model")
                 budget = backend.n_ctx - backend.max_tokens - PROMPT_MARGIN_TOKENS
                 prompt = await asyncio.to_thread(
                     self.assembler.assemble, ctx, backend.count_tokens, budget
                 )
                 if self.prompt_log is not None:
                     await asyncio.to_thread(self.prompt_log.write, prompt)
-                async for chunk in _stream_in_thread(backend.stream, prompt, cancel):
+                async for chunk in _stream_in_thread(
+                    backend.stream, prompt, cancel, self.scheduler.executor
+                ):
                     if chunk.done:
                         usage = chunk.usage
                     elif chunk.text:
@@ -378,6 +431,8 @@ class ChatService:
                             delta, shown = visible[len(shown) :], visible
                             yield ChatEvent(type="token", conversation_id=conv.id, text=delta)
                 stopped = cancel.is_set()
+                # The model is free for the next turn while this one's media is made.
+                self.scheduler.leave(ticket)
         except GenerationCancelledError:
             stopped = True
         except IkarError as exc:  # model failures, a persona deleted meanwhile, ...
@@ -452,9 +507,13 @@ class ChatService:
 
 
 async def _stream_in_thread(
-    stream: Callable[..., object], prompt: object, cancel: threading.Event
+    stream: Callable[..., object],
+    prompt: object,
+    cancel: threading.Event,
+    executor: Executor | None = None,
 ) -> AsyncIterator[StreamChunk]:
-    """Drive a blocking token generator in a worker thread, yielding on the event loop."""
+    """Drive a blocking token generator in a worker thread of `executor` (the model's own,
+    never the default one SQLite and health checks use), yielding on the event loop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[StreamChunk | BaseException | None] = asyncio.Queue()
 
@@ -467,7 +526,7 @@ async def _stream_in_thread(
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    task = loop.run_in_executor(None, worker)
+    task = loop.run_in_executor(executor, worker)
     finished = False
     try:
         while True:

@@ -59,6 +59,8 @@ class RuntimeDefaults:
         self._clock = clock
         self._persona = configured_persona
         self._lock = threading.Lock()
+        # Told the new default persona (the prefix warmer prepares its prompt prefix).
+        self.on_persona_changed: list[Callable[[str], None]] = []
         db.migrate("admin", DEFAULTS_MIGRATIONS)
 
     @property
@@ -78,6 +80,8 @@ class RuntimeDefaults:
             self._persona = persona_id
         if persist:
             self._persist(PERSONA, persona_id, self.configured_persona)
+        for listener in self.on_persona_changed:
+            listener(persona_id)
 
     def persona_deleted(self, persona_id: str) -> None:
         """Called inside the soul's deleting transaction: the configured default cannot go

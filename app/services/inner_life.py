@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from app.services.defaults import RuntimeDefaults
 from app.services.models import ModelManager
+from app.services.scheduling import TurnScheduler
 from app.services.soul_turns import SoulPromptAssembler
 from app.soul import SoulManager
 from app.soul.daily import stable_seed
@@ -50,6 +51,7 @@ class InnerLife:
         clock: Callable[[], float] = time.time,
         *,
         defaults: RuntimeDefaults,
+        scheduler: TurnScheduler | None = None,
     ) -> None:
         self.db = db
         self.soul = soul
@@ -58,6 +60,9 @@ class InnerLife:
         self.max_per_hour = max_per_hour
         self.clock = clock
         self.defaults = defaults
+        # Thoughts take the model only while no chat turn runs or waits, and give it back
+        # between tokens as soon as one arrives.
+        self.scheduler = scheduler or TurnScheduler(max_waiting=0, workers=1)
         self.messages = MessageRepository(db)
 
     def candidates(self, now: float) -> list[dict[str, object]]:
@@ -91,6 +96,8 @@ class InnerLife:
             return []
         events: list[InnerEvent] = []
         for cand in self.candidates(now):
+            if not self.scheduler.idle(backend.name):
+                break  # people are talking: daydreams wait for the next tick
             user_id = str(cand["user_id"])
             persona_id = str(cand["persona_id"] or self.defaults.persona)
             conv_id = str(cand["id"])
@@ -141,10 +148,17 @@ class InnerLife:
         return events
 
     def _generate(self, prompt: list[ChatMessage], max_tokens: int) -> str:
+        """A thought, only if the model is idle; "" when busy, preempted or failed."""
         backend = self.models.backend()
-        try:
-            chunks = backend.stream(prompt, SamplingParams(max_tokens=max_tokens))
-            return "".join(c.text for c in chunks).strip()
-        except Exception as exc:  # a failed daydream must never disturb the chat
-            log.warning("inner life generation failed: %s", exc)
+        ticket = self.scheduler.try_background(backend.name)
+        if ticket is None:
             return ""
+        try:
+            params = SamplingParams(max_tokens=max_tokens, keep_state=False)
+            chunks = backend.stream(prompt, params, ticket.preempt)
+            return "".join(c.text for c in chunks).strip()
+        except Exception as exc:  # a failed or preempted daydream must never disturb chat
+            log.info("inner life generation skipped: %s", exc)
+            return ""
+        finally:
+            self.scheduler.leave(ticket)

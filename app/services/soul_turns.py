@@ -98,6 +98,20 @@ class SoulPromptAssembler:
         )
         return built.messages
 
+    def stable_prefix(
+        self, persona_id: str, media_instructions: str | None = None
+    ) -> list[ChatMessage]:
+        """The messages every new conversation with this persona starts with (card, rules,
+        examples), for `LLMBackend.warm_prefix` after start, a persona switch or an edit.
+        `media_instructions` must be what the media hook puts in turns of this persona."""
+        persona = self.soul.get_persona(persona_id)
+        builder = self.builder(_no_count, 1)
+        return builder.stable_prefix(persona, self.user_name, media_instructions)
+
+
+def _no_count(text: str) -> int:
+    return 0
+
 
 def _with_attachment(ctx: TurnContext) -> str:
     """The user's text plus the text read from an attached image, clearly delimited."""

@@ -6,10 +6,13 @@ model answers in the conversation's language), so it is edited like the other pr
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from app.services.models import ModelManager
+from app.services.scheduling import TurnScheduler
 from config.settings import CONFIG_DIR
+from models.errors import GenerationCancelledError
 from models.types import ChatMessage, SamplingParams
 
 SUMMARY_PROMPT = Path("memory") / "summarize.txt"
@@ -19,8 +22,20 @@ MAX_INPUT_CHARS = 6000
 class Summarizer:
     """`summarize(lines) -> text` over the active model; memory calls it from its own thread."""
 
-    def __init__(self, models: ModelManager, prompts_dir: Path) -> None:
+    def __init__(
+        self,
+        models: ModelManager,
+        prompts_dir: Path,
+        scheduler: TurnScheduler | None = None,
+        idle_poll_s: float = 1.0,
+        max_wait_s: float = 600.0,
+    ) -> None:
         self.models = models
+        # Summaries are background work: they take the model only while no chat turn runs
+        # or waits, and give it back (then start again) when one arrives.
+        self.scheduler = scheduler
+        self.idle_poll_s = idle_poll_s
+        self.max_wait_s = max_wait_s
         path = prompts_dir / SUMMARY_PROMPT
         if not path.is_file():  # a custom prompts folder without it: use the shipped one
             path = CONFIG_DIR / "prompts" / SUMMARY_PROMPT
@@ -31,6 +46,25 @@ class Summarizer:
             ChatMessage(role="system", content=self.instruction),
             ChatMessage(role="user", content="\n".join(lines)[:MAX_INPUT_CHARS]),
         ]
-        params = SamplingParams(max_tokens=200, temperature=0.2)
-        chunks = self.models.backend().stream(prompt, params)
-        return "".join(c.text for c in chunks).strip()
+        # Background work: nothing of this prompt is kept as a saved KV state.
+        params = SamplingParams(max_tokens=200, temperature=0.2, keep_state=False)
+        if self.scheduler is None:
+            chunks = self.models.backend().stream(prompt, params)
+            return "".join(c.text for c in chunks).strip()
+        waited = 0.0
+        pause = threading.Event()
+        while True:
+            backend = self.models.backend()
+            ticket = self.scheduler.try_background(backend.name)
+            if ticket is not None:
+                try:
+                    chunks = backend.stream(prompt, params, ticket.preempt)
+                    return "".join(c.text for c in chunks).strip()
+                except GenerationCancelledError:
+                    pass  # a person needed the model: summarise again when it is idle
+                finally:
+                    self.scheduler.leave(ticket)
+            if waited >= self.max_wait_s or self.scheduler.closed:
+                raise TimeoutError(f"the model was busy for {self.max_wait_s:.0f} s")
+            pause.wait(self.idle_poll_s)
+            waited += self.idle_poll_s

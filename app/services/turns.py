@@ -245,8 +245,11 @@ def slot_names() -> frozenset[str]:
 class ChatEvent(BaseModel):
     """What the chat pipeline streams to the API and the UI."""
 
-    type: Literal["started", "token", "done", "error"]
+    # "queued": the turn waits for the model (one generation at a time per model);
+    # `position` is how many turns are before it, plus one. Sent again when it moves.
+    type: Literal["started", "queued", "token", "done", "error"]
     conversation_id: str | None = None
+    position: int | None = None  # on "queued"
     message_id: str | None = None
     user_message_id: str | None = None
     text: str = ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import random
 import threading
 import time
@@ -70,6 +71,8 @@ from app.soul.transitions import (
 from app.soul.triggers import TriggerDetector, TriggerHit
 from app.storage.database import Database
 from config.errors import check_upload_size
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PERSONAS_DIR = Path(__file__).resolve().parents[2] / "config" / "personas"
 
@@ -119,6 +122,9 @@ class SoulManager:
         # Called with a deleted persona's id inside the deleting transaction, so whoever
         # refers to it (conversations, the default persona) lets go in the same commit.
         self.on_persona_deleted: list[Callable[[str], None]] = []
+        # Called with a persona's id after it was stored (imported, edited, new avatar), so
+        # what was derived from the old card (a model's saved prompt prefix) is made again.
+        self.on_persona_saved: list[Callable[[str], None]] = []
 
     # ----------------------------------------------------------------- personas
     def visible_to(self, persona: Persona | PersonaRow, user_id: str | None) -> bool:
@@ -596,7 +602,13 @@ class SoulManager:
         )
         with self.db.transaction() as conn:
             self.repo.upsert_persona(conn, row)
-        return self._to_persona(row, parsed)
+        persona = self._to_persona(row, parsed)
+        for listener in self.on_persona_saved:
+            try:
+                listener(persona_id)
+            except Exception:  # derived caches must never fail a saved edit
+                log.exception("persona listener failed for %s", persona_id)
+        return persona
 
     def _to_persona(self, row: PersonaRow, parsed: ParsedCard | None = None) -> Persona:
         with self._lock:

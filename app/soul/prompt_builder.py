@@ -1,20 +1,27 @@
 """Assembles the chat prompt (real roles, `list[ChatMessage]`) within the context budget.
 
-Layout, chosen so llama.cpp reuses its KV cache (it keeps the longest common prefix of the
-previous prompt, so a stable prefix costs nothing on the next turn):
+Layout, chosen so the model re-reads nothing it has already read (docs/benchmarks.md,
+"Only new tokens per turn", has the measurements):
 
-1. system: persona card, rules, media instructions, today's temperament (changes only when
-   the persona is edited or the day changes);
-2. example dialogue as user/assistant turns (stable);
-3. recent history, oldest first (append-only between turns);
-4. a short system note: state in words, reaction, lore, memories (volatile, every turn);
-5. the new user message.
+1. system: persona card, rules, media instructions (changes only when the persona is
+   edited);
+2. example dialogue as user/assistant turns; the last message of 1-2 carries
+   `cache="prefix"`: this stable prefix is the same for every user and conversation of the
+   persona, so a local backend keeps one saved KV state of it and starts every new
+   conversation there (`stable_prefix()` gives the same messages for a warm-up);
+3. system: today's temperament (per user and day; stable within a conversation's day);
+4. recent history, oldest first (append-only between turns);
+5. a short system note, `cache="volatile"`: state in words, reaction, lore, memories
+   (every turn);
+6. the new user message.
 
-Per turn only the previous note's position onward is recomputed: last turn's note is not
-kept in the history, so the previous exchange plus the new note and message are evaluated,
-not the card and the whole conversation. When the history must be trimmed the prefix shifts
-once; `history_trim_slack` trims a little extra so that the next few turns share a prefix
-again instead of shifting every turn.
+After the reply the backend cuts the note out of its KV cache (llama.cpp shifts what
+follows), so the next prompt - the same history plus the reply, a new note and message -
+matches the cache up to the end of the reply and only the new note and message are
+evaluated. Servers without that cut (OpenAI-compatible) re-read from the old note's place
+onwards, as before. When the history must be trimmed the prefix shifts once;
+`history_trim_slack` trims a little extra so that the next few turns share a prefix again
+instead of shifting every turn.
 
 Budget = n_ctx - max_tokens - margin, measured with the injected `count_tokens` plus a
 per-message overhead for the chat template's role markers. Over budget, the builder drops the
@@ -34,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.soul.card import Persona, substitute_macros
 from app.soul.errors import PromptBudgetError
 from app.soul.lorebook import SelectedLore, select_lore
-from app.soul.prompt_context import persona_context, state_context
+from app.soul.prompt_context import persona_context, state_context, talk_level
 from app.soul.prompt_templates import PromptTemplates
 from app.soul.state import Reaction, SoulState
 from models.types import ChatMessage
@@ -102,7 +109,7 @@ class PromptBuilder:
         self.templates = templates
         self.count_tokens = count_tokens
         self.budget = budget
-        self._system_cache: OrderedDict[tuple[object, ...], tuple[str, int]] = OrderedDict()
+        self._system_cache: OrderedDict[tuple[object, ...], _SystemParts] = OrderedDict()
 
     def cost(self, message: ChatMessage) -> int:
         """Tokens a message takes in the prompt, role markers included."""
@@ -115,10 +122,12 @@ class PromptBuilder:
         available = self.budget.available
         overhead = self.budget.per_message_overhead
 
-        system_text, system_cost = self._system(inputs)
+        parts = self._system(inputs)
+        system_text, system_cost = parts.stable, parts.stable_cost
+        day = ChatMessage(role="system", content=parts.day) if parts.day else None
         user = ChatMessage(role="user", content=inputs.user_message)
         user_cost = self.cost(user)
-        fixed = system_cost + user_cost
+        fixed = system_cost + user_cost + parts.day_cost
 
         examples = parse_examples(persona, inputs.user_name) if inputs.include_examples else []
         example_costs = [self.cost(m) for m in examples]
@@ -174,11 +183,13 @@ class PromptBuilder:
             keep_from = _suffix_start(history_costs, room)
 
         kept_history = history[keep_from:]
-        messages = [ChatMessage(role="system", content=system_text)]
-        if use_examples:
-            messages.extend(examples)
+        messages = _with_prefix_mark(
+            [ChatMessage(role="system", content=system_text)] + (examples if use_examples else [])
+        )
+        if day is not None:
+            messages.append(day)
         messages.extend(kept_history)
-        messages.append(ChatMessage(role="system", content=note_text))
+        messages.append(ChatMessage(role="system", content=note_text, cache="volatile"))
         messages.append(user)
         total = total_min + sum(history_costs[keep_from:])
         return BuiltPrompt(
@@ -195,20 +206,31 @@ class PromptBuilder:
     def system_message(
         self, persona: Persona, state: SoulState, user_name: str, media: str | None = None
     ) -> ChatMessage:
-        """The stable system message alone (inner-life prompts start with it too)."""
-        inputs = PromptInputs(
-            persona=persona,
-            state=state,
-            reaction=Reaction.NORMAL,
-            user_name=user_name,
-            user_message="",
-            media_instructions=media,
-        )
-        return ChatMessage(role="system", content=self._system(inputs)[0])
+        """The whole system text, today's temperament included (inner-life prompts)."""
+        parts = self._system(_inputs(persona, state, user_name, media))
+        return ChatMessage(role="system", content=parts.full)
 
-    def _system(self, inputs: PromptInputs) -> tuple[str, int]:
-        """Rendered card text and its cost, cached while persona, user, day and media agree.
+    def stable_prefix(
+        self,
+        persona: Persona,
+        user_name: str,
+        media: str | None = None,
+        include_examples: bool = True,
+    ) -> list[ChatMessage]:
+        """The messages every conversation with this persona starts with, exactly as
+        `build` sends them while the budget keeps the examples: what a backend warms up."""
+        parts = self._system(_inputs(persona, SoulState(), user_name, media))
+        examples = parse_examples(persona, user_name) if include_examples else []
+        return _with_prefix_mark([ChatMessage(role="system", content=parts.stable), *examples])
 
+    def _system(self, inputs: PromptInputs) -> _SystemParts:
+        """The card text without and with today's temperament, cached while persona, user,
+        media and temperament agree.
+
+        The temperament differs per user and day, so it is not part of the stable prefix
+        that all conversations share: it is the tail `system.*.j2` prints last (`daily`),
+        sent as its own message after the examples. A template that prints it elsewhere
+        still works: its whole text is then the system message (and the prefix is per user).
         Edits to `system.*.j2` apply to new builders (or after a restart), not to cached keys.
         """
         persona, daily = inputs.persona, inputs.state.daily
@@ -217,20 +239,57 @@ class PromptBuilder:
             persona.updated_at,
             persona.name,
             inputs.user_name,
-            daily.day if daily else None,
             inputs.media_instructions,
+            (talk_level(daily.talkativeness), daily.focus, daily.quirk) if daily else None,
         )
         cached = self._system_cache.get(key)
         if cached is not None:
             self._system_cache.move_to_end(key)
             return cached
         ctx = persona_context(persona, inputs.user_name, inputs.media_instructions, inputs.state)
-        text = self.templates.render("system", persona.language, **ctx)
-        value = (text, self.count_tokens(text) + self.budget.per_message_overhead)
+        full = self.templates.render("system", persona.language, **ctx)
+        stable, day = full, ""
+        if daily is not None:
+            bare = self.templates.render("system", persona.language, **{**ctx, "daily": None})
+            if full.startswith(bare) and len(full) > len(bare):
+                stable, day = bare, full[len(bare) :].strip()
+        overhead = self.budget.per_message_overhead
+        value = _SystemParts(
+            full=full,
+            stable=stable,
+            stable_cost=self.count_tokens(stable) + overhead,
+            day=day,
+            day_cost=self.count_tokens(day) + overhead if day else 0,
+        )
         self._system_cache[key] = value
         if len(self._system_cache) > _SYSTEM_CACHE_SIZE:
             self._system_cache.popitem(last=False)
         return value
+
+
+class _SystemParts(BaseModel):
+    full: str
+    stable: str
+    stable_cost: int
+    day: str
+    day_cost: int
+
+
+def _inputs(persona: Persona, state: SoulState, user_name: str, media: str | None) -> PromptInputs:
+    return PromptInputs(
+        persona=persona,
+        state=state,
+        reaction=Reaction.NORMAL,
+        user_name=user_name,
+        user_message="",
+        media_instructions=media,
+    )
+
+
+def _with_prefix_mark(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The last message of the stable prefix carries the hint (a copy: examples are shared)."""
+    last = messages[-1].model_copy(update={"cache": "prefix"})
+    return [*messages[:-1], last]
 
 
 def parse_examples(persona: Persona, user_name: str) -> list[ChatMessage]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from models.backend import BackendStatus
 from models.errors import GenerationCancelledError, LLMError
+from models.state_store import StateCacheStats
 from models.types import ChatMessage, SamplingParams, StreamChunk, Usage
 
 
@@ -64,3 +65,12 @@ class ScriptedBackend:
 
     def unload_if_idle(self, idle_s: float) -> bool:
         return False
+
+    def warm_prefix(self, messages: list[ChatMessage]) -> bool:
+        return False
+
+    def invalidate(self, messages: list[ChatMessage] | None = None) -> int:
+        return 0
+
+    def cache_stats(self) -> StateCacheStats:
+        return StateCacheStats(enabled=False)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -155,3 +156,62 @@ def test_unreachable_server_fails_clearly(tmp_path: Path) -> None:
     backend = OpenAICompatBackend(_profile(f"http://127.0.0.1:{free_port()}/v1", retries=0))
     with pytest.raises(ModelUnavailableError, match="unreachable"):
         backend.load()
+
+
+class _StrictHandler(BaseHTTPRequestHandler):
+    """Like the OpenAI API: unknown request fields are a 400. Reports cached prompt tokens."""
+
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        type(self).bodies.append(body)
+        if "cache_prompt" in body:
+            payload = (
+                b'{"error": {"message": "Unrecognized request argument supplied: cache_prompt"}}'
+            )
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        event = {"choices": [{"delta": {"content": "Hi"}, "finish_reason": "stop"}]}
+        usage = {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 7}}
+        for data in (event, {"choices": [], "usage": usage}):
+            self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_cache_hint_dropped_when_the_server_rejects_it() -> None:
+    handler = type("S", (_StrictHandler,), {"bodies": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        backend = OpenAICompatBackend(_profile(url, retries=0), backoff_s=0.01)
+        chunks = list(backend.stream(MESSAGES))
+        assert "".join(c.text for c in chunks) == "Hi"
+        assert backend.cache_hints is False and backend.retries_done == 0
+        usage = chunks[-1].usage
+        assert usage is not None and usage.prompt_tokens == 10 and usage.cached_tokens == 7
+        list(backend.stream(MESSAGES))
+        assert ["cache_prompt" in b for b in handler.bodies] == [True, False, False]
+        off = OpenAICompatBackend(_profile(url, cache_hints="off"))
+        list(off.stream(MESSAGES))
+        assert "cache_prompt" not in handler.bodies[-1]
+    finally:
+        server.shutdown()
+
+
+def test_cache_hint_reaches_a_real_llama_cpp_server(llama_server: str) -> None:
+    """llama_cpp.server ignores the field (llama-server uses it): the request still works."""
+    backend = OpenAICompatBackend(_profile(llama_server))
+    text = "".join(c.text for c in backend.stream(MESSAGES, SamplingParams(temperature=0.0)))
+    assert text.strip() and backend.cache_hints is True

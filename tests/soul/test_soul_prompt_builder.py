@@ -59,7 +59,12 @@ def test_layout_stable_first_volatile_last():
     assert "[image: …]" in system
     assert "любит рыбу" in note and "Помни: ты кот." in note
     examples = parse_examples(PERSONA, "Миша")
-    assert out.messages[1 : 1 + len(examples)] == examples
+    assert [m.wire() for m in out.messages[1 : 1 + len(examples)]] == [m.wire() for m in examples]
+    # cache hints: the stable prefix ends after the examples; the note is for this turn only
+    assert [m.cache for m in out.messages[: 1 + len(examples)]] == [None] * len(examples) + [
+        "prefix"
+    ]
+    assert out.messages[-2].cache == "volatile" and out.messages[-1].cache is None
     assert examples[1].content == "Я кот.\nИ этим всё сказано."
     assert [m.role for m in examples] == ["user", "assistant", "user", "assistant"]
     assert out.messages[-1] == ChatMessage(role="user", content="Привет")
@@ -130,6 +135,61 @@ messages = st.lists(
     ),
     max_size=40,
 )
+
+
+def _state(user: str, day: str = "2026-11-28") -> SoulState:
+    from datetime import date
+
+    from app.soul.daily import daily_personality
+
+    return SoulState(daily=daily_personality(user, "cat", date.fromisoformat(day)))
+
+
+def test_stable_prefix_is_shared_by_users_and_days_temperament_is_not():
+    """One persona prefix for everyone (one saved KV state); the temperament follows it."""
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=4096, max_tokens=256))
+    users = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    outs = {
+        u: builder.build(
+            PromptInputs(
+                persona=PERSONA,
+                state=_state(u),
+                reaction=Reaction.NORMAL,
+                user_name="Миша",
+                user_message="Привет",
+            )
+        )
+        for u in users
+    }
+    prefix = builder.stable_prefix(PERSONA, "Миша")
+    n = len(prefix)
+    for out in outs.values():
+        assert out.messages[:n] == prefix  # hints included
+        assert "## Сегодня" not in out.messages[0].content
+        assert out.messages[n].role == "system" and "Сегодня" in out.messages[n].content
+    days = {outs[u].messages[n].content for u in users}
+    assert len(days) > 1  # each user's own temperament (a cached one was once shared)
+    full = builder.system_message(PERSONA, _state("alice"), "Миша").content
+    assert full.startswith(prefix[0].content) and full.endswith(outs["alice"].messages[n].content)
+
+
+def test_previous_prompt_minus_its_note_plus_reply_starts_the_next():
+    """What the backend keeps after cutting the note is a prefix of the next prompt."""
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=4096, max_tokens=256))
+
+    def turn(hist, message, memories):
+        return builder.build(
+            PromptInputs(persona=PERSONA, state=_state("alice"), reaction=Reaction.PLAYFUL,
+                         user_name="Миша", user_message=message, history=hist, memories=memories)
+        )  # fmt: skip
+
+    first = turn([], "Привет", ["любит рыбу"])
+    kept = [m for m in first.messages if m.cache != "volatile"]
+    reply = ChatMessage(role="assistant", content="Мяу.")
+    hist = [ChatMessage(role="user", content="Привет"), reply]
+    second = turn(hist, "Как дела?", ["другое"])
+    assert second.messages[: len(kept) + 1] == [*kept, reply]
+    assert second.messages[len(kept) + 1].cache == "volatile"
 
 
 @settings(max_examples=120, deadline=None)
