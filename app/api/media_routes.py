@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.api.deps import authenticated, get_services, resolve_user
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
+from config.validation import CleanInput
 from media.images.base import ImageParams
 from media.ocr.base import OCRResult
 from media.stt.base import Transcript
@@ -17,7 +18,7 @@ from media.stt.base import Transcript
 router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenticated)])
 
 
-class TTSRequest(BaseModel):
+class TTSRequest(CleanInput):
     text: str = Field(min_length=1, max_length=4000)
     voice: str | None = Field(default=None, max_length=200)
 

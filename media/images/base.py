@@ -6,15 +6,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from config.validation import CleanInput
 from media.lazy import EngineStatus
 
 StepCallback = Callable[[int, int], object]
 """Called after each denoising step with (steps done, total steps)."""
 
 
-class ImageParams(BaseModel):
+class ImageParams(CleanInput):
     """What `POST /api/images` accepts; `None` means "the configured default"."""
 
     prompt: str = Field(min_length=1, description="What to draw.")
