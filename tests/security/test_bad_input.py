@@ -252,3 +252,21 @@ def test_a_huge_photo_is_decoded_small(fmt: str) -> None:
     assert width * height <= config.max_read_pixels
     assert abs(width / height - 2.0) < 0.01
     assert not is_blank(picture)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("GET", "/api/nonexistent", 404, None),
+        ("GET", "/api/memory/a%2Fb", 404, None),  # an id holding "/" matches no route
+        ("GET", "/api/chat", 405, "POST"),
+        ("PATCH", "/api/memory/3", 405, "DELETE, GET, PUT"),
+    ],
+)
+def test_an_unknown_api_path_or_method_answers_in_both_languages(
+    accounts: Accounts, method: str, path: str, status: int, allow: str | None
+) -> None:
+    """Not the UI's bare `{"detail": "Not Found"}` (Gradio is mounted at `/`)."""
+    response = accounts.client.request(method, path, headers=accounts.headers("alice"))
+    _refused(response, status)
+    assert response.headers.get("allow") == allow
