@@ -66,13 +66,18 @@ async def ocr(
     return await services.media.ocr(data, owner=uid)
 
 
+class ImageBody(CleanInput, ImageParams):
+    """`ImageParams` as a client sends them: text checked like every request body (the
+    engine's own `ImageParams` also carries prompts the model wrote)."""
+
+
 @router.post(
     "/images",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "PNG image"}},
 )
 async def images(
-    params: ImageParams, request: Request, services: Services = Depends(get_services)
+    params: ImageBody, request: Request, services: Services = Depends(get_services)
 ) -> Response:
     uid = resolve_user(request, None)
     art = await services.media.generate_image(params, owner=uid)

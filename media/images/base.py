@@ -6,16 +6,15 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from config.validation import CleanInput
 from media.lazy import EngineStatus
 
 StepCallback = Callable[[int, int], object]
 """Called after each denoising step with (steps done, total steps)."""
 
 
-class ImageParams(CleanInput):
+class ImageParams(BaseModel):
     """What `POST /api/images` accepts; `None` means "the configured default"."""
 
     prompt: str = Field(min_length=1, description="What to draw.")

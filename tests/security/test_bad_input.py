@@ -100,6 +100,7 @@ def test_speech_still_says_ordinary_text(accounts: Accounts) -> None:
         ("POST", "/api/memory/search", '{"query": "\\ud800"}'),
         ("PUT", "/api/memory/1", '{"text": "x\\udbff"}'),
         ("POST", "/api/chat", '{"message": "hi", "persona": "\\ud800"}'),
+        ("POST", "/api/images", '{"prompt": "a cat", "negative_prompt": "\\udc00"}'),
     ],
 )
 def test_every_json_body_refuses_broken_characters_the_same_way(

@@ -18,6 +18,7 @@ import pytest
 
 from app.composition import Services, build_services
 from app.i18n import t
+from app.ui.chat_media import ChatMedia
 from app.ui.chat_tab import ChatTab
 from app.ui.memory_tab import MemoryTab
 from config.settings import Settings
@@ -111,3 +112,12 @@ def test_the_conversation_import_warns_about_a_broken_file(
     warnings = _warnings(result)
     assert warnings and t(reason, "en") in warnings[0], warnings
     assert server.services.chat.conversations.list(USER) == []
+
+
+def test_the_drawing_box_warns_about_a_broken_character(server: LiveServer) -> None:
+    index = fn_index(server.app, ChatMedia, "draw")
+    data = ["a cat \ud800", "", 64, 64, 1, 0, [], _session(server.services)]
+    with login(server.url) as client:
+        result = call(client, index, data)
+    warnings = _warnings(result)
+    assert warnings and "U+D800" in warnings[0], warnings
