@@ -381,6 +381,7 @@ def configure_logging(
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # the root's level decides (uvicorn sets its own)
     return redactor
 
 
