@@ -12,6 +12,7 @@ from app.api import (
     admin_routes,
     chat_routes,
     download_routes,
+    fallback_routes,
     health_routes,
     media_routes,
     memory_routes,
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(media_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(download_routes.router)
+    app.include_router(fallback_routes.router)  # last: what no route above matched
 
     blocks = build_ui(services)
     blocks.queue(default_concurrency_limit=4)

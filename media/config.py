@@ -181,6 +181,12 @@ class OCRConfig(BaseModel):
     max_side: int = Field(
         default=2560, ge=32, description="Larger images are downscaled to this side first."
     )
+    max_read_pixels: int = Field(
+        default=4_000_000,
+        ge=1024,
+        description="Pixel budget of the picture the engine reads: larger images are "
+        "downscaled to it first (reading time grows with pixels; 4 MP keeps page text legible).",
+    )
     idle_unload_s: float | None = Field(default=900.0, gt=0)
 
 

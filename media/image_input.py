@@ -9,6 +9,7 @@ allocates anything. Every refusal is a `MediaInputError` with a message for the 
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
 from media.errors import MediaInputError
@@ -16,8 +17,20 @@ from media.errors import MediaInputError
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"})
 
 
-def load_image(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int) -> object:
-    """Return a decoded RGB `PIL.Image.Image`, downscaled so no side exceeds `max_side`."""
+def load_image(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    max_side: int,
+    max_read_pixels: int | None = None,
+) -> object:
+    """Return a decoded RGB `PIL.Image.Image`, downscaled so no side exceeds `max_side`
+    and (when given) it has at most `max_read_pixels` pixels.
+
+    Downscaling comes before the RGB conversion, and a JPEG is decoded at a reduced size
+    (`draft`): a 6200x6200 scan costs a fraction of its full size in memory and time, and
+    the engine reading it gets a picture of bounded size whatever was uploaded."""
     from PIL import Image, UnidentifiedImageError
 
     if not data:
@@ -50,16 +63,40 @@ def load_image(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int) -
         raise MediaInputError(
             f"the image is {width}x{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels"
         )
+    target = _target_size(width, height, max_side, max_read_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if target != (width, height):
+                image.draft("RGB", target)  # JPEG: decode at 1/2, 1/4 or 1/8 size
             image.load()  # decodes the first frame only
-            rgb = image.convert("RGB")
+            picture: Image.Image = image
+            if picture.mode not in ("L", "LA", "RGB", "RGBA"):
+                picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+            if picture.size != target:
+                picture = picture.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+            rgb = picture.convert("RGB")
     except Image.DecompressionBombError as exc:
         raise MediaInputError("the image has too many pixels to process") from exc
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         # Pillow says "image file is truncated" and similar; keep the detail short.
         raise MediaInputError(f"the image is damaged or truncated ({exc})"[:300]) from exc
-    if max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
+
+
+def _target_size(
+    width: int, height: int, max_side: int, max_read_pixels: int | None
+) -> tuple[int, int]:
+    """The largest size with the image's aspect ratio inside both limits."""
+    scale = min(1.0, max_side / max(width, height))
+    if max_read_pixels is not None and width * height * scale * scale > max_read_pixels:
+        scale = math.sqrt(max_read_pixels / (width * height))
+    if scale >= 1.0:
+        return width, height
+    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+
+
+def is_blank(picture: object) -> bool:
+    """Whether the picture is one flat colour (nothing to read: engines can skip it)."""
+    low, high = picture.convert("L").getextrema()  # type: ignore[attr-defined]
+    return bool(low == high)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from config.validation import display_timestamp
+
 ExportFormat = Literal["md", "json", "jsonl"]
 
 
@@ -34,8 +36,14 @@ class ExportConversation(BaseModel):
     created_at: float | None = None
 
 
+def _when(ts: float) -> datetime:
+    """The message's time; one stored before imports checked times (2**80, inf) shows as
+    the nearest time a file can hold, so one odd row never breaks the whole export."""
+    return datetime.fromtimestamp(display_timestamp(ts), tz=UTC)
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
+    return _when(ts).isoformat()
 
 
 def _messages(messages: Sequence[ExportMessage | Mapping[str, Any]]) -> list[ExportMessage]:
@@ -64,7 +72,7 @@ def render_conversation_markdown(
     conv = conversation or ExportConversation()
     out = [f"# {conv.title}", ""]
     for m in _messages(messages):
-        stamp = datetime.fromtimestamp(m.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = _when(m.created_at).strftime("%Y-%m-%d %H:%M UTC")
         out += [f"**{_author(m, conv)}** · {stamp}", "", m.content.strip(), ""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -18,7 +18,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from config.validation import CleanInput, valid_timestamp
 
 ImportFormat = Literal["ikar", "sillytavern", "plain"]
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -26,22 +29,34 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 class ImportFormatError(ValueError):
     """The file cannot be imported; `code` is one of: too_large, bad_encoding, invalid_json,
-    unknown_format, missing_field, bad_value, empty."""
+    unknown_format, missing_field, bad_value, bad_time, invalid_text, too_deep, empty."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
-class ImportedMessage(BaseModel):
+def _shown_time(value: float) -> float:
+    """A time every export can write (years 1..9999), else the `bad_time` refusal."""
+    if not valid_timestamp(value):
+        raise PydanticCustomError("bad_time", "impossible time {value}", {"value": value})
+    return value
+
+
+class ImportedMessage(CleanInput):
+    """One message as read from a file: no NUL or lone surrogate (`CleanInput`), a time
+    that exports can write back."""
+
     role: Literal["user", "assistant", "system"]
     author: str
     content: str
     created_at: float = Field(description="Unix seconds, from the file.")
     source_id: str | None = None
 
+    _time = field_validator("created_at")(_shown_time)
 
-class ImportedConversation(BaseModel):
+
+class ImportedConversation(CleanInput):
     source_format: ImportFormat
     title: str
     user_name: str | None = None
@@ -50,6 +65,8 @@ class ImportedConversation(BaseModel):
     created_at: float
     messages: list[ImportedMessage] = Field(min_length=1)
     warnings: list[str] = Field(default_factory=list)
+
+    _time = field_validator("created_at")(_shown_time)
 
 
 # ----- timestamps ------------------------------------------------------------------------
@@ -78,8 +95,28 @@ _TEXT_FORMATS = (
 def parse_timestamp(value: Any) -> float | None:
     """Unix seconds from the many shapes chat apps write; None when unrecognisable.
 
-    Naive times are taken as UTC (the file does not say which zone it meant).
+    Naive times are taken as UTC (the file does not say which zone it meant). A time no
+    export could write back (infinite, `2**80`, before year 1 or after 9999) is None too.
     """
+    try:
+        stamp = _timestamp(value)
+    except (ValueError, OverflowError):  # month 13, year 0, a zone past year 1
+        return None
+    return stamp if stamp is not None and valid_timestamp(stamp) else None
+
+
+def _time_refusal(where: str, raw: Any) -> ImportFormatError:
+    """`bad_time` for a time that reads but no export could write (1e400, 2**80),
+    `bad_value` for one that does not read at all."""
+    try:
+        readable = _timestamp(raw) is not None
+    except (ValueError, OverflowError):
+        readable = False
+    shown = repr(raw)[:80] if isinstance(raw, str | int | float) else type(raw).__name__
+    return ImportFormatError("bad_time" if readable else "bad_value", f"{where}: {shown}")
+
+
+def _timestamp(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -89,7 +126,7 @@ def parse_timestamp(value: Any) -> float | None:
         return None
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return parse_timestamp(float(text))
+        return _timestamp(float(text))
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
@@ -111,13 +148,12 @@ def parse_timestamp(value: Any) -> float | None:
 # ----- entry point -----------------------------------------------------------------------
 
 
-def parse_conversation(
+def _parse(
     data: bytes,
-    fmt: ImportFormat | Literal["auto"] | None = "auto",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    filename: str | None = None,
+    fmt: ImportFormat | Literal["auto"] | None,
+    max_bytes: int,
+    filename: str | None,
 ) -> ImportedConversation:
-    """Parse an uploaded file (format detected when `fmt` is auto/None)."""
     if len(data) > max_bytes:
         raise ImportFormatError("too_large", f"file is {len(data)} bytes; the limit is {max_bytes}")
     try:
@@ -133,7 +169,24 @@ def parse_conversation(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ImportFormatError("bad_value", f"{chosen}: {where}: {first['msg']}") from exc
+        code = first["type"] if first["type"] in ("invalid_text", "bad_time") else "bad_value"
+        raise ImportFormatError(code, f"{chosen}: {where}: {first['msg']}") from None
+
+
+def parse_conversation(
+    data: bytes,
+    fmt: ImportFormat | Literal["auto"] | None = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    filename: str | None = None,
+) -> ImportedConversation:
+    """Parse an uploaded file (format detected when `fmt` is auto/None).
+
+    Any failure is an `ImportFormatError`: a file nested thousands of levels deep (which
+    `json` answers with `RecursionError`) included."""
+    try:
+        return _parse(data, fmt, max_bytes, filename)
+    except RecursionError:
+        raise ImportFormatError("too_deep", "the file is nested too deeply") from None
 
 
 def detect_format(text: str, filename: str | None = None) -> ImportFormat:
@@ -141,14 +194,14 @@ def detect_format(text: str, filename: str | None = None) -> ImportFormat:
     if stripped.startswith("{"):
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or a number past Python's 4300 digits
             doc = None
         if isinstance(doc, dict) and doc.get("format") == "ikar.conversation":
             return "ikar"
         first_line = stripped.split("\n", 1)[0]
         try:
             head = json.loads(first_line)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             raise ImportFormatError("invalid_json", f"not JSON or JSONL: {exc}") from exc
         if isinstance(head, dict) and (
             "user_name" in head or "character_name" in head or "mes" in head
@@ -184,7 +237,7 @@ def _parse_ikar(text: str) -> ImportedConversation:
         _require(m, ("role", "content", "created_at"), f"messages[{i}]")
         ts = parse_timestamp(m["created_at"])
         if ts is None:
-            raise ImportFormatError("bad_value", f"messages[{i}].created_at: {m['created_at']!r}")
+            raise _time_refusal(f"messages[{i}].created_at", m["created_at"])
         messages.append(
             ImportedMessage(
                 role=m["role"],
@@ -212,8 +265,8 @@ def _parse_sillytavern(text: str) -> ImportedConversation:
     for n, line in enumerate(lines, start=1):
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError("invalid_json", f"line {n} is not JSON: {exc.msg}") from exc
+        except ValueError as exc:
+            raise ImportFormatError("invalid_json", f"line {n} is not JSON: {exc}") from None
         if not isinstance(row, dict):
             raise ImportFormatError("bad_value", f"line {n} is not a JSON object")
         rows.append(row)
@@ -276,7 +329,7 @@ def _parse_plain(text: str) -> ImportedConversation:
     for i, m in enumerate(doc):
         ts = parse_timestamp(m["timestamp"])
         if ts is None:
-            raise ImportFormatError("bad_value", f"[{i}].timestamp: {m['timestamp']!r}")
+            raise _time_refusal(f"[{i}].timestamp", m["timestamp"])
         messages.append(
             ImportedMessage(
                 role="user" if str(m["speaker"]) == user else "assistant",
@@ -303,6 +356,8 @@ def _load_json(text: str) -> Any:
         raise ImportFormatError(
             "invalid_json", f"invalid JSON at line {exc.lineno}: {exc.msg}"
         ) from exc
+    except ValueError as exc:  # a number past Python's 4300 digits
+        raise ImportFormatError("invalid_json", str(exc)[:200]) from None
 
 
 def _require(obj: Any, fields: tuple[str, ...], where: str) -> None:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from config.validation import CleanInput
+
 MemoryKind = Literal["turn", "summary", "fact", "manual"]
 TurnRole = Literal["user", "assistant", "system"]
 ComponentState = Literal["unloaded", "loading", "ready", "failed"]
@@ -76,7 +78,7 @@ class MemoryItem(BaseModel):
     embedding_model: str | None
 
 
-class MemoryPatch(BaseModel):
+class MemoryPatch(CleanInput):
     """PUT /api/memory/{id} body: any subset of these."""
 
     text: str | None = Field(None, min_length=1, max_length=100_000)

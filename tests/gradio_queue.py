@@ -64,21 +64,25 @@ def login(url: str, name: str | None = None, password: str = "") -> Iterator[htt
 
 
 def call(client: httpx.Client, index: int, data: list[Any], timeout: float = 120) -> dict[str, Any]:
-    """Run event `index` with `data`; the `process_completed` message (`success`, `output`)."""
+    """Run event `index` with `data`; the `process_completed` message (`success`, `output`),
+    with the toasts shown meanwhile under `logs` (`{"level": "warning", "log": text}`)."""
     session_hash = uuid.uuid4().hex[:11]
-    joined = client.post(
+    body = {
+        "data": data,
+        "fn_index": index,
+        "session_hash": session_hash,
+        "trigger_id": None,
+        "event_data": None,
+    }
+    joined = client.post(  # ASCII JSON, as browsers send it: a lone surrogate goes as \ud800
         "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session_hash,
-            "trigger_id": None,
-            "event_data": None,
-        },
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
     )
     if joined.status_code != 200:
         return {"msg": "refused", "success": False, "status": joined.status_code}
     deadline = time.monotonic() + timeout
+    logs: list[dict[str, Any]] = []  # gr.Warning / gr.Info toasts, in order
     with client.stream(
         "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=timeout
     ) as stream:
@@ -88,7 +92,10 @@ def call(client: httpx.Client, index: int, data: list[Any], timeout: float = 120
             if not line.startswith("data:"):
                 continue
             message: dict[str, Any] = json.loads(line[5:])
+            if message.get("msg") == "log":
+                logs.append(message)
             if message.get("msg") == "process_completed":
+                message["logs"] = logs
                 return message
     raise TimeoutError(f"event {index} did not complete within {timeout:.0f} s")
 

@@ -29,6 +29,7 @@ from app.services.admin import (
     RestoreResult,
     UserSummary,
 )
+from config.validation import CleanInput
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -57,7 +58,7 @@ class PromptList(BaseModel):
     items: list[PromptTemplateInfo]
 
 
-class PromptBody(BaseModel):
+class PromptBody(CleanInput):
     text: str = Field(max_length=200_000)
 
 
@@ -66,11 +67,11 @@ class ModelList(BaseModel):
     items: list[ModelInfo]
 
 
-class PersonaBody(BaseModel):
+class PersonaBody(CleanInput):
     persona: str = Field(min_length=1, max_length=128)
 
 
-class ConsolidationBody(BaseModel):
+class ConsolidationBody(CleanInput):
     action: Literal["status", "start", "cancel"] = "status"
     user_id: str | None = Field(default=None, max_length=64)
 

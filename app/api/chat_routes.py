@@ -18,12 +18,13 @@ from app.composition import Services
 from app.errors import render_body
 from app.services.turns import ChatEvent, TurnFailure
 from app.storage.records import Conversation, Message
+from config.validation import CleanInput
 from models.types import Usage
 
 router = APIRouter(prefix="/api", tags=["chat"], dependencies=[Depends(authenticated)])
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(CleanInput):
     message: str = Field(description="The user's message.")
     conversation_id: str | None = Field(default=None, max_length=64)
     user_id: str | None = Field(default=None, max_length=64)

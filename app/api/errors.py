@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import error_body
 from app.services.errors import ServiceError
 from config.errors import IkarError
+from config.validation import invalid_text_from
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A string with a NUL or a lone surrogate (config/validation.py) has its own message.
+        invalid_text = invalid_text_from(list(exc.errors()))
+        if invalid_text is not None:
+            return error_response(invalid_text, request)
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )[:1000]

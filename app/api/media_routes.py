@@ -13,6 +13,7 @@ from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.errors import NotFound
 from app.services.media_turns import speak_as_persona
+from config.validation import CleanInput
 from media.images.base import ImageParams
 from media.language import normalize_language
 from media.ocr.base import OCRResult
@@ -21,7 +22,7 @@ from media.stt.base import Transcript
 router = APIRouter(prefix="/api", tags=["media"], dependencies=[Depends(authenticated)])
 
 
-class TTSRequest(BaseModel):
+class TTSRequest(CleanInput):
     text: str = Field(min_length=1, max_length=4000)
     voice: str | None = Field(default=None, max_length=200)
     language: Literal["ru", "en", "auto"] | None = Field(
@@ -114,13 +115,18 @@ async def ocr(
     return await services.media.ocr(data, owner=uid)
 
 
+class ImageBody(CleanInput, ImageParams):
+    """`ImageParams` as a client sends them: text checked like every request body (the
+    engine's own `ImageParams` also carries prompts the model wrote)."""
+
+
 @router.post(
     "/images",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "PNG image"}},
 )
 async def images(
-    params: ImageParams, request: Request, services: Services = Depends(get_services)
+    params: ImageBody, request: Request, services: Services = Depends(get_services)
 ) -> Response:
     uid = resolve_user(request, None)
     art = await services.media.generate_image(params, owner=uid)

@@ -14,6 +14,7 @@ from app.api.uploads import read_upload
 from app.composition import Services
 from app.services.conversations import ImportResult
 from app.services.errors import NotFound
+from config.validation import CleanInput
 from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
 
 router = APIRouter(prefix="/api", tags=["memory"], dependencies=[Depends(authenticated)])
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api", tags=["memory"], dependencies=[Depends(authent
 MemoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Memory id")]
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(CleanInput):
     query: str = Field(min_length=1, max_length=10_000)
     k: int = Field(default=8, ge=1, le=100)
     persona: str | None = Field(default=None, max_length=128)
@@ -48,7 +49,7 @@ class SearchResponse(BaseModel):
     items: list[SearchItem]
 
 
-class AddMemoryRequest(BaseModel):
+class AddMemoryRequest(CleanInput):
     text: str = Field(min_length=1, max_length=100_000)
     kind: Literal["manual", "fact"] = "manual"
     persona: str | None = Field(default=None, max_length=128)

@@ -13,6 +13,7 @@ from app.api.downloads import attachment
 from app.api.uploads import read_upload
 from app.composition import Services
 from app.soul import PersonaSummary, SoulAction, SoulHistoryPoint
+from config.validation import CleanInput
 
 router = APIRouter(prefix="/api", tags=["soul"], dependencies=[Depends(authenticated)])
 
@@ -27,7 +28,7 @@ class PersonaCreated(BaseModel):
     spec: str
 
 
-class SoulActionRequest(BaseModel):
+class SoulActionRequest(CleanInput):
     persona: str = Field(max_length=128)
     user_id: str | None = Field(default=None, max_length=64)
     action: SoulAction

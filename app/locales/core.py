@@ -107,6 +107,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Waiting for the model: number {position} in line",
     ),
     "error.invalid_request": ("Неверный запрос: {detail}", "Invalid request: {detail}"),
+    "error.invalid_text": (
+        "В тексте ({field}) есть символ, который нельзя сохранить: {char} на позиции"
+        " {position} (нулевой байт, управляющий символ или половина суррогатной пары)."
+        " Уберите его и попробуйте ещё раз.",
+        "The text ({field}) has a character that cannot be stored: {char} at position"
+        " {position} (a NUL byte, a control character or half of a surrogate pair)."
+        " Remove it and try again.",
+    ),
     "error.internal": (
         "Внутренняя ошибка. Данные сохранены; попробуйте ещё раз.",
         "Internal error. Your data is safe; please try again.",

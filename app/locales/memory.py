@@ -125,6 +125,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "memory.import_reason.bad_value": ("неверное значение в файле", "a value is invalid"),
     "memory.import_reason.empty": ("файл пустой", "the file is empty"),
+    "memory.import_reason.invalid_text": (
+        "в тексте есть символ, который нельзя сохранить (нулевой байт, управляющий символ"
+        " или половина суррогатной пары)",
+        "the text has a character that cannot be stored (a NUL byte, a control character"
+        " or half of a surrogate pair)",
+    ),
+    "memory.import_reason.too_deep": (
+        "в файле слишком глубокая вложенность",
+        "the file is nested too deeply",
+    ),
+    "memory.import_reason.bad_time": (
+        "в файле невозможная дата (допустимы годы 1–9999)",
+        "the file has an impossible date (years 1-9999 are allowed)",
+    ),
     "memory.export_memories": ("Скачать воспоминания (JSON)", "Download memories (JSON)"),
     "memory.conversation": ("Разговор", "Conversation"),
     "memory.export_format": ("Формат разговора", "Conversation format"),

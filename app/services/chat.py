@@ -40,6 +40,7 @@ from app.storage.repositories import (
     UserRepository,
 )
 from config.errors import IkarError
+from config.validation import check_text
 from models.errors import GenerationCancelledError
 from models.types import ChatMessage, StreamChunk, Usage
 
@@ -120,7 +121,7 @@ class ChatService:
             raise ServiceError(
                 "error.message_too_long", status_code=413, limit=self.limits.max_message_chars
             )
-        return text
+        return check_text(text, "message")  # NUL, control characters, lone surrogates
 
     def admit(self, user_id: str) -> None:
         """Spend one turn of the user's rate budget, or `RateLimitedError` (429)."""
@@ -154,7 +155,7 @@ class ChatService:
     ) -> Conversation:
         """Give the conversation a new title (whitespace collapsed, 120 characters at most);
         a blank title changes nothing."""
-        title = " ".join((title or "").split())[:120]
+        title = check_text(" ".join((title or "").split())[:120], "title")
         if not title:
             return await self.get_conversation(user_id, conversation_id)
         try:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from config.validation import StoredTime
+
 
 class User(BaseModel):
     id: str
@@ -19,8 +21,8 @@ class Conversation(BaseModel):
     user_id: str
     persona_id: str | None
     title: str
-    created_at: float
-    updated_at: float
+    created_at: StoredTime
+    updated_at: StoredTime
     message_count: int = 0
 
 
@@ -32,7 +34,7 @@ class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
     author: str
     content: str
-    created_at: float
+    created_at: StoredTime
     persona_id: str | None = None
     model: str | None = None
     prompt_tokens: int | None = None

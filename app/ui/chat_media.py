@@ -13,6 +13,7 @@ from app.ui.errors import warn
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
+from config.validation import check_text
 from media.images.base import ImageParams
 
 
@@ -139,6 +140,8 @@ class ChatMedia:
             return gr.skip()
         progress(0.0, desc=t("chat.drawing", lang))
         try:
+            check_text(prompt, "prompt")
+            check_text(negative or "", "negative_prompt")
             params = ImageParams(
                 prompt=prompt,
                 negative_prompt=negative or None,

@@ -19,6 +19,7 @@ from app.ui.errors import failure_text, warn
 from app.ui.labels import Labels
 from app.ui.session import user_of
 from config.errors import IkarError
+from config.validation import displayable
 from media.markers import hide_partial_marker
 
 
@@ -402,7 +403,7 @@ class ChatTab:
                     )
         except IkarError as exc:  # refused before anything was stored: the text stays
             warn(exc, lang)
-            yield skip, typed, conv_id, skip, skip, skip, skip, skip
+            yield skip, displayable(typed), conv_id, skip, skip, skip, skip, skip
 
     async def on_send(
         self,
@@ -424,7 +425,7 @@ class ChatTab:
             self.services.chat.validate_message(text)
         except IkarError as exc:
             warn(exc, lang)
-            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            yield skip, displayable(text), conv_id, skip, skip, skip, skip, skip
             return
         meta: dict[str, object] = {}
         if attach:

@@ -18,7 +18,7 @@ import numpy as np
 
 from media.config import OCRConfig
 from media.errors import EngineUnavailableError, JobCancelledError
-from media.image_input import load_image
+from media.image_input import is_blank, load_image
 from media.lazy import EngineStatus, LazyModel
 from media.ocr.base import OCRLine, OCRResult
 from media.torch_compat import cap_torch_threads, ensure_torchvision
@@ -95,11 +95,14 @@ class EasyOCREngine:
             max_bytes=self.config.max_bytes,
             max_pixels=self.config.max_pixels,
             max_side=self.config.max_side,
+            max_read_pixels=self.config.max_read_pixels,
         )
         bgr = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])  # easyocr expects BGR
         with self._lazy.use() as reader, self._run_lock:
             if cancel is not None and cancel.is_set():
                 raise JobCancelledError("text recognition was cancelled")
+            if is_blank(picture):  # one flat colour: no text (the model still loads)
+                return OCRResult(lines=[], text="")
             raw = reader.readtext(bgr, detail=1, paragraph=False)
         lines = [
             OCRLine(
@@ -124,6 +127,7 @@ class EasyOCREngine:
             "model_dir": str(self.model_dir),
             "languages": sorted(self.config.languages),
             "max_side": self.config.max_side,
+            "max_read_pixels": self.config.max_read_pixels,
             "image": image,
         }
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from media.config import OCRConfig
 from media.errors import EngineUnavailableError, JobCancelledError, MediaInputError
-from media.image_input import load_image
+from media.image_input import is_blank, load_image
 from media.lazy import EngineStatus, LazyModel
 from media.ocr.base import OCRLine, OCRResult
 
@@ -120,10 +120,13 @@ class TesseractEngine:
             max_bytes=self.config.max_bytes,
             max_pixels=self.config.max_pixels,
             max_side=self.config.max_side,
+            max_read_pixels=self.config.max_read_pixels,
         )
-        png = io.BytesIO()
-        picture.convert("L").save(png, format="PNG", compress_level=1)
-        with self._lazy.use() as setup:
+        with self._lazy.use() as setup:  # a missing program is reported for any image
+            if is_blank(picture):  # one flat colour: no text, no tesseract run
+                return OCRResult(lines=[], text="")
+            png = io.BytesIO()
+            picture.convert("L").save(png, format="PNG", compress_level=1)
             tsv = self._run(setup, png.getvalue(), cancel)
         lines = parse_tsv(tsv)
         return OCRResult(lines=lines, text="\n".join(line.text for line in lines))
@@ -186,6 +189,7 @@ class TesseractEngine:
             "traineddata": [list(s) for s in setup.stamps],
             "psm": self.config.tesseract_psm,
             "max_side": self.config.max_side,
+            "max_read_pixels": self.config.max_read_pixels,
             "image": image,
         }
 
