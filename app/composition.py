@@ -84,6 +84,7 @@ class Services:
     # -- lifecycle ---------------------------------------------------------------------
     def start_background(self) -> None:
         """Preload the model, unload it when idle, run the inner life: all off the loop."""
+        self.chat.scheduler.open()
         self._spawn("memory-start", self._start_memory)
         if self.settings.llm_preload:
             self._spawn("model-preload", self._preload)

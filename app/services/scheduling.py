@@ -104,7 +104,23 @@ class TurnScheduler:
         self._lines: dict[str, _ModelLine] = {}
         self._numbers = itertools.count(1)
         self.closed = False
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ikar-model")
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The model's own threads, made on first use and again after `close` (the app's
+        lifespan can end and start again around the same services: tests, an embedding host)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="ikar-model"
+                )
+            return self._executor
+
+    def open(self) -> None:
+        """Starting (again): background work may wait for the model."""
+        self.closed = False
 
     # -- turns ---------------------------------------------------------------------------
     def enter(self, model: str) -> Ticket:
@@ -224,7 +240,10 @@ class TurnScheduler:
     def close(self) -> None:
         """Shutting down: background work waiting for the model gives up."""
         self.closed = True
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     # -- internals -----------------------------------------------------------------------
     def _grant(self, line: _ModelLine, ticket: Ticket) -> None:
