@@ -181,7 +181,12 @@ def build_services(settings: Settings) -> Services:
         ChatLimits(settings.max_message_chars, settings.history_turns),
         hooks=[
             SoulTurnHook(soul, defaults),
-            MemoryTurnHook(memory, metrics=metrics),
+            MemoryTurnHook(
+                memory,
+                metrics=metrics,
+                persona_name=lambda pid: soul.get_persona(pid).name,
+                user_name=settings.user_display_name or None,
+            ),
             MediaTurnHook(media, soul),
         ],
         default_language=settings.language,
@@ -189,6 +194,8 @@ def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.chat_rate_per_min, per_s=60.0),
     )
     chat.display_filter = hide_partial_marker
+    # Messages regenerated over or edited away are forgotten, not remembered.
+    chat.on_messages_deleted.append(memory.forget_messages)
     # A deleted persona: the configured default refuses, an admin's choice falls back, and
     # its conversations go on with the default (inside the deleting transaction).
     soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]

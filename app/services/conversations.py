@@ -106,6 +106,7 @@ class ConversationTransfer:
                     role=m.role,
                     text=m.content,
                     created_at=m.created_at,
+                    author=_speaker(m.author, m.role, user_id, persona),
                 )
                 for m in stored
                 if m.role in ("user", "assistant") and m.content.strip()
@@ -171,3 +172,16 @@ class ConversationTransfer:
             ),
         )
         return text, MEDIA_TYPES[fmt]
+
+
+# What an import writes when the file names no speaker: no one's name.
+_PLACEHOLDER_AUTHORS = frozenset({"user", "assistant", "system", "ikar", "bot", "ai", "you"})
+
+
+def _speaker(author: str, role: str, user_id: str, persona_id: str | None) -> str | None:
+    """The imported speaker's name, or None for a placeholder (the memory then names the
+    turn after the user's or the persona's display name)."""
+    name = " ".join(author.split())
+    if not name or name.lower() in _PLACEHOLDER_AUTHORS or name in (user_id, persona_id, role):
+        return None
+    return name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from app.observability.metrics import Metrics
 from app.services.turns import RecalledMemory, TurnContext, TurnSlot
@@ -22,10 +23,21 @@ class MemoryTurnHook:
     requires: frozenset[TurnSlot] = frozenset({"persona_id"})
     provides: frozenset[TurnSlot] = frozenset({"memories"})
 
-    def __init__(self, memory: MemoryService, k: int = 6, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        memory: MemoryService,
+        k: int = 6,
+        metrics: Metrics | None = None,
+        persona_name: Callable[[str], str | None] | None = None,
+        user_name: str | None = None,
+    ) -> None:
         self.memory = memory
         self.k = k
         self.metrics = metrics
+        # Who said a turn goes into the memory itself ("what did Маша say?" needs it);
+        # without a name here the memory looks it up from the stored message.
+        self.persona_name = persona_name
+        self.user_name = user_name
 
     def before_prompt(self, ctx: TurnContext) -> None:
         self._recall(ctx)
@@ -83,4 +95,16 @@ class MemoryTurnHook:
                 msg.role,
                 msg.content,
                 msg.created_at,
+                author=self.author_of(ctx, msg),
             )
+
+    def author_of(self, ctx: TurnContext, msg: Message) -> str | None:
+        """The display name of who said `msg` (None: let the memory look it up)."""
+        if msg.role == "user":
+            return ctx.user_name or self.user_name
+        if msg.role == "assistant" and ctx.persona_id and self.persona_name is not None:
+            try:
+                return self.persona_name(ctx.persona_id)
+            except Exception:  # a persona deleted meanwhile: the stored message names it
+                return None
+        return None
