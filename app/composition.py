@@ -35,7 +35,7 @@ from app.services.memory_turns import MemoryTurnHook
 from app.services.metrics_sync import MetricsSync
 from app.services.models import ModelManager
 from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
-from app.services.summarizer import Summarizer
+from app.services.summarizer import FactAsker, Summarizer
 from app.services.user_data import UserDataRegistry
 from app.soul import PromptTemplates, SoulManager
 from app.storage.database import Database
@@ -156,11 +156,13 @@ def build_services(settings: Settings) -> Services:
     user_name = settings.user_display_name or ("друг" if settings.language == "ru" else "friend")
     prompts = SoulPromptAssembler(soul, templates, user_name)
     metrics = Metrics()
+    fact_asker = FactAsker(models)
     memory = build_memory(
         db,
         settings.memory,
         settings.data_dir / "memory",
         summarize=Summarizer(models, settings.prompts_dir),
+        ask_model=fact_asker,
     )
     media_cfg = settings.media
     if "models_dir" not in media_cfg.model_fields_set:
@@ -196,6 +198,9 @@ def build_services(settings: Settings) -> Services:
     chat.display_filter = hide_partial_marker
     # Messages regenerated over or edited away are forgotten, not remembered.
     chat.on_messages_deleted.append(memory.forget_messages)
+    # The profile extractor asks the model only while no chat turn is generating.
+    memory.profile.model_busy = chat.busy
+    fact_asker.busy = chat.busy
     # A deleted persona: the configured default refuses, an admin's choice falls back, and
     # its conversations go on with the default (inside the deleting transaction).
     soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]
@@ -208,6 +213,7 @@ def build_services(settings: Settings) -> Services:
     user_data.register("chat", chat)
     user_data.register("soul", soul)
     user_data.register("memory", memory)
+    user_data.register("profile", memory.profile.store)
     user_data.register("media", media)
     for table in user_data.unclaimed_tables():
         log.error("table %s holds per-user rows but no component owns them", table)

@@ -65,6 +65,23 @@ class ConsolidationConfig(BaseModel):
     summary_importance: float = Field(0.6, ge=0.0, le=1.0)
 
 
+class ProfileConfig(BaseModel):
+    """The profile (core memory) knobs, part of `MemoryConfig`."""
+
+    enabled: bool = Field(True, description="Extract profile facts and put them in the prompt.")
+    model_extraction: bool = Field(
+        True,
+        description="Also ask the local model (JSON-schema constrained) for facts after a "
+        "turn, in the background; the rules run either way.",
+    )
+    model_min_words: int = Field(
+        4, ge=1, description="Messages shorter than this are read by the rules only."
+    )
+    max_prompt_facts: int = Field(12, ge=0, le=100, description="Facts put in the prompt.")
+    max_facts_per_user: int = Field(200, ge=10, description="Oldest unpinned facts go first.")
+    queue_max: int = Field(64, ge=1, description="Turns waiting for extraction (older drop).")
+
+
 class MemoryConfig(BaseModel):
     """Configuration of the memory subsystem (`memory.build_memory` reads only this)."""
 
@@ -109,4 +126,5 @@ class MemoryConfig(BaseModel):
     max_prompt_chars: int = Field(300, ge=40, description="Per-memory cap in the prompt slot.")
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)

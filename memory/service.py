@@ -24,6 +24,7 @@ from memory.embedders.factory import build_embedder
 from memory.index_keeper import IndexKeeper
 from memory.ingest import IngestQueue
 from memory.passages import vector_key
+from memory.profile import AskModel, CoreMemory, ProfileStore
 from memory.protocols import Embedder
 from memory.remember_policy import skip_reason
 from memory.retriever import CountTokens, HybridRetriever, format_memory_line
@@ -57,6 +58,7 @@ class MemoryService:
         summarize: Summarize | None = None,
         count_tokens: CountTokens | None = None,
         clock: Callable[[], float] = time.time,
+        ask_model: AskModel | None = None,
     ) -> None:
         self.config = config
         self.store = SqliteMemoryStore(db)
@@ -110,6 +112,12 @@ class MemoryService:
             embedding_model=self.vector_key,
             clock=clock,
         )
+        # Core memory: the user's profile facts, always in the prompt (memory/profile.py).
+        self.profile = CoreMemory(
+            ProfileStore(db, max_per_user=config.profile.max_facts_per_user),
+            config.profile,
+            ask_model=ask_model,
+        )
         self._started = False
         # start() runs in a background thread at app start-up; close() must not pull the
         # database out from under it (a closed SQLite connection mid-query crashes the
@@ -135,6 +143,7 @@ class MemoryService:
             self._begin_reembed()
             self.ingest.start()
             self.ingest.enqueue_background(self.store.pending_ids(self.vector_key))
+            self.profile.start()
             self._started = True
             return verdict
 
@@ -214,6 +223,7 @@ class MemoryService:
         with self._lifecycle:
             self.consolidator.cancel()
             self.consolidator.wait(30)
+            self.profile.stop()
             self.ingest.stop()
             if self._started:
                 self.keeper.save()
@@ -288,6 +298,7 @@ class MemoryService:
         """Forget the memories of chat messages that no longer exist (a reply regenerated
         over, a message edited away); returns how many memories went. See
         `SqliteMemoryStore.forget_messages` for what happens to summaries and facts."""
+        self.profile.store.forget_messages(user_id, message_ids)
         ids = self.store.forget_messages(user_id, message_ids)
         if ids:
             self.index.remove(ids)
@@ -492,6 +503,8 @@ class MemoryService:
             consolidation=self.consolidator.status(),
             reembed=self.reembed_status(),
             not_remembered=self._not_remembered,
+            embedding_backlog=self.store.count_pending(self.vector_key),
+            profile=self.profile.status(),
         )
 
 
@@ -502,8 +515,16 @@ def build_memory(
     summarize: Summarize | None = None,
     count_tokens: CountTokens | None = None,
     embedder: Embedder | None = None,
+    ask_model: AskModel | None = None,
 ) -> MemoryService:
-    """The factory the composition root calls; `start()` it before serving."""
+    """The factory the composition root calls; `start()` it before serving. `ask_model`
+    lets the profile extractor ask the local model for facts (JSON-schema constrained)."""
     return MemoryService(
-        db, config, data_dir, embedder=embedder, summarize=summarize, count_tokens=count_tokens
+        db,
+        config,
+        data_dir,
+        embedder=embedder,
+        summarize=summarize,
+        count_tokens=count_tokens,
+        ask_model=ask_model,
     )

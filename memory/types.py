@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from memory.profile_types import ProfileStatus
+
 MemoryKind = Literal["turn", "summary", "fact", "manual"]
 TurnRole = Literal["user", "assistant", "system"]
 ComponentState = Literal["unloaded", "loading", "ready", "failed"]
@@ -196,3 +198,7 @@ class MemoryHealth(BaseModel):
     consolidation: ConsolidationStatus
     reembed: ReembedStatus = Field(default_factory=ReembedStatus)
     not_remembered: int = Field(0, description="Turns skipped by the remember policy.")
+    embedding_backlog: int = Field(
+        0, description="Memories stored durably but not yet embedded (resumed after a restart)."
+    )
+    profile: ProfileStatus | None = None

@@ -166,6 +166,8 @@ class LlamaCppBackend(ProfileLimits):
         }
         if params.seed is not None:
             kwargs["seed"] = params.seed
+        if params.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": params.json_schema}
         yield from self._relay(llm, kwargs, cancel)
 
     def _relay(

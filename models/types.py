@@ -6,7 +6,7 @@ backend and an OpenAI-compatible server are interchangeable.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,9 @@ class SamplingParams(BaseModel):
     repeat_penalty: float | None = Field(default=None, gt=0.0)
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
+    # Constrain the reply to JSON matching this schema (llama.cpp: a grammar made from it;
+    # an OpenAI-compatible server: response_format json_schema). None: free text.
+    json_schema: dict[str, Any] | None = None
 
 
 class Usage(BaseModel):

@@ -92,10 +92,14 @@ class ChatService:
         self._running: dict[str, threading.Event] = {}
         # Told (user_id, message ids) when regenerate / edit drop messages, so what was
         # edited away or regenerated over is not remembered (memory, the profile).
-        self.on_messages_deleted: list[Callable[[str, list[str]], None]] = []
+        self.on_messages_deleted: list[Callable[[str, list[str]], object]] = []
 
     def is_running(self, user_id: str) -> bool:
         return user_id in self._running
+
+    def busy(self) -> bool:
+        """Whether any user's turn is generating (background model work waits for it)."""
+        return bool(self._running)
 
     def stop(self, user_id: str) -> bool:
         """Ask the user's running generation to stop; its partial reply is kept."""

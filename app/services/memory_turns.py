@@ -1,4 +1,5 @@
-"""Memory in a chat turn: recall before the prompt, remember both turns after the reply."""
+"""Memory in a chat turn: the profile and recall before the prompt; after the reply, both
+turns are remembered and read for profile facts (in the background)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class MemoryTurnHook:
     """
 
     requires: frozenset[TurnSlot] = frozenset({"persona_id"})
-    provides: frozenset[TurnSlot] = frozenset({"memories"})
+    provides: frozenset[TurnSlot] = frozenset({"memories", "profile"})
 
     def __init__(
         self,
@@ -40,6 +41,10 @@ class MemoryTurnHook:
         self.user_name = user_name
 
     def before_prompt(self, ctx: TurnContext) -> None:
+        try:  # the profile (core memory): always in the note, first
+            ctx.profile = self.memory.profile.prompt_lines(ctx.user_id, ctx.persona_id)
+        except Exception as exc:  # memory is an extra: the reply must still come
+            log.warning("profile lookup failed: %s", exc)
         self._recall(ctx)
 
     def _recall(self, ctx: TurnContext) -> None:
@@ -84,6 +89,13 @@ class MemoryTurnHook:
         self._remember(ctx, ctx.user_message)
         if not reply.meta.get("stopped"):
             self._remember(ctx, reply)
+        # Profile facts are read in the background (rules, then the model when it is free).
+        self._observe(ctx, ctx.user_message)
+        if not reply.meta.get("stopped"):
+            self._observe(ctx, reply)
+
+    def _observe(self, ctx: TurnContext, msg: Message) -> None:
+        self.memory.profile.observe(ctx.user_id, ctx.persona_id, msg.id, msg.role, msg.content)
 
     def _remember(self, ctx: TurnContext, msg: Message) -> None:
         if msg.content.strip():

@@ -114,3 +114,30 @@ def test_refusals_errors_and_acknowledgements_are_not_remembered(settings: Setti
         assert services.memory.status().not_remembered >= 3
     finally:
         services.close()
+
+
+def test_profile_facts_reach_the_prompt_of_a_new_conversation(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["Nice", " to", " meet", " you!"])
+    services = _services(settings, backend)
+    try:
+        told = asyncio.run(
+            services.chat.complete(
+                "u1", "Меня зовут Алексей, у меня кот по имени Барсик и аллергия на арахис."
+            )
+        )
+        assert told.type == "done"
+        assert services.memory.profile.wait_idle(30)
+        facts = {f.kind: f.text for f in services.memory.profile.store.list("u1")}
+        assert facts["name"] == "Имя пользователя: Алексей"
+        assert "Барсик" in facts["pet"] and "арахис" in facts["allergy"]
+        # a new conversation: nothing of it in the history, the profile is in the note
+        asyncio.run(services.chat.complete("u1", "What should I cook tonight?"))
+        prompt = backend.prompts[-1]
+        note = next(m.content for m in reversed(prompt) if m.role == "system")
+        assert "Барсик" in note and "арахис" in note and "Алексей" in note
+        assert prompt[-1].content == "What should I cook tonight?"
+        # another user's prompt carries none of it
+        asyncio.run(services.chat.complete("u2", "What should I cook tonight?"))
+        assert "Барсик" not in "\n".join(m.content for m in backend.prompts[-1])
+    finally:
+        services.close()
