@@ -175,7 +175,22 @@ class ConversationTransfer:
 
 
 # What an import writes when the file names no speaker: no one's name.
-_PLACEHOLDER_AUTHORS = frozenset({"user", "assistant", "system", "ikar", "bot", "ai", "you"})
+_PLACEHOLDER_AUTHORS = frozenset(
+    {
+        "user",
+        "assistant",
+        "system",
+        "ikar",
+        "bot",
+        "ai",
+        "you",
+        "me",
+        "i",
+        "я",
+        "{{user}}",
+        "{{char}}",
+    }
+)
 
 
 def _speaker(author: str, role: str, user_id: str, persona_id: str | None) -> str | None:
