@@ -268,13 +268,29 @@ class MemoryService:
             generated=True,
         )
 
-    def remember_turns(self, turns: Sequence[TurnIn], generated: bool = False) -> list[int]:
+    def remember_turns(
+        self,
+        turns: Sequence[TurnIn],
+        generated: bool = False,
+        after_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> list[int]:
         """Bulk form for imports: one transaction; already-remembered messages and empty
         turns or bare acknowledgements are skipped. Imported history may be two people
-        talking, so refusal/error rules apply only with `generated=True` (model replies)."""
-        return self._remember(turns, generated)
+        talking, so refusal/error rules apply only with `generated=True` (model replies).
 
-    def _remember(self, turns: Sequence[TurnIn], generated: bool) -> list[int]:
+        Called inside the caller's transaction (the one that stores the messages), the
+        rows join it: messages and the memories to embed commit together, and a process
+        killed before the vectors are made resumes them at the next start (the durable
+        embedding backlog: rows without a current vector). Pass `after_commit` then, so
+        the embedder is handed the ids only once they are committed."""
+        return self._remember(turns, generated, after_commit)
+
+    def _remember(
+        self,
+        turns: Sequence[TurnIn],
+        generated: bool,
+        after_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> list[int]:
         keep = list(turns)
         if self.config.skip_unworthy:
             keep = [t for t in keep if skip_reason(t.text, t.role, generated) is None]
@@ -291,7 +307,10 @@ class MemoryService:
                 if author:
                     keep[i] = keep[i].model_copy(update={"author": author})
         ids = self.store.add_turns(keep, self.config.chunk_max_chars)
-        self.ingest.enqueue(ids)
+        if after_commit is not None:
+            after_commit(lambda: self.ingest.enqueue(ids))
+        else:
+            self.ingest.enqueue(ids)
         return ids
 
     def forget_messages(self, user_id: str, message_ids: Sequence[str]) -> int:
