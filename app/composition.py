@@ -108,6 +108,10 @@ class Services:
     def _idle_loop(self) -> None:
         while not self._stop.wait(30.0):
             self.models.unload_idle()
+            try:  # memory consolidation in idle time or at night (memory/consolidation_schedule.py)
+                self.memory.schedule.tick()
+            except Exception:
+                log.exception("consolidation schedule tick failed")
 
     def _inner_life_loop(self) -> None:
         while not self._stop.wait(self.settings.inner_life_interval_s):
@@ -201,6 +205,7 @@ def build_services(settings: Settings) -> Services:
     # The profile extractor asks the model only while no chat turn is generating.
     memory.profile.model_busy = chat.busy
     fact_asker.busy = chat.busy
+    memory.schedule.busy = chat.busy  # a chat turn interrupts an automatic consolidation
     # A deleted persona: the configured default refuses, an admin's choice falls back, and
     # its conversations go on with the default (inside the deleting transaction).
     soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]

@@ -65,6 +65,25 @@ class ConsolidationConfig(BaseModel):
     summary_importance: float = Field(0.6, ge=0.0, le=1.0)
 
 
+ScheduleMode = Literal["off", "idle", "night", "idle_or_night"]
+
+
+class ConsolidationSchedule(BaseModel):
+    """Settings: `IKAR_MEMORY__SCHEDULE__MODE=night`, `..._NIGHT_START=2`, ..."""
+
+    mode: ScheduleMode = Field(
+        "idle_or_night", description="off | idle | night | idle_or_night (the button stays)."
+    )
+    idle_after_s: float = Field(
+        1800.0, ge=10.0, description="Idle: no chat turn for this long (seconds)."
+    )
+    night_start_hour: int = Field(2, ge=0, le=23, description="Night window start (local).")
+    night_end_hour: int = Field(5, ge=0, le=23, description="Night window end (local).")
+    min_interval_s: float = Field(
+        6 * 3600.0, ge=60.0, description="At most one automatic run per this many seconds."
+    )
+
+
 class ProfileConfig(BaseModel):
     """The profile (core memory) knobs, part of `MemoryConfig`."""
 
@@ -127,4 +146,5 @@ class MemoryConfig(BaseModel):
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    schedule: ConsolidationSchedule = Field(default_factory=ConsolidationSchedule)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)

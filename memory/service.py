@@ -20,6 +20,7 @@ from app.storage.database import Database
 from memory.authors import MessageAuthors, TurnRef
 from memory.config import MemoryConfig
 from memory.consolidation import Consolidator, Summarize
+from memory.consolidation_schedule import ConsolidationScheduler
 from memory.embedders.factory import build_embedder
 from memory.index_keeper import IndexKeeper
 from memory.ingest import IngestQueue
@@ -110,6 +111,14 @@ class MemoryService:
             on_new_memories=self.ingest.enqueue,
             on_removed=self.index.remove,
             embedding_model=self.vector_key,
+            clock=clock,
+        )
+        # Consolidation by itself, in idle time or at night (the app ticks it).
+        self._last_turn_at = clock()
+        self.schedule = ConsolidationScheduler(
+            config.schedule,
+            self.consolidator,
+            last_activity=lambda: self._last_turn_at,
             clock=clock,
         )
         # Core memory: the user's profile facts, always in the prompt (memory/profile.py).
@@ -252,6 +261,7 @@ class MemoryService:
         it is looked up from the stored message. Returns [] for a turn not worth
         remembering (see memory/remember_policy.py: a live reply is the model's, so its
         refusals and errors are dropped too)."""
+        self._last_turn_at = self._clock()  # the consolidation schedule waits for idle time
         return self._remember(
             [
                 TurnIn(
@@ -524,6 +534,7 @@ class MemoryService:
             not_remembered=self._not_remembered,
             embedding_backlog=self.store.count_pending(self.vector_key),
             profile=self.profile.status(),
+            schedule=self.schedule.status(),
         )
 
 

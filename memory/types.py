@@ -165,6 +165,16 @@ class ConsolidationStatus(BaseModel):
     error: str | None = None
 
 
+class ScheduleStatus(BaseModel):
+    """What /health and the Memory tab show about automatic consolidation."""
+
+    mode: Literal["off", "idle", "night", "idle_or_night"]
+    auto_runs: int = 0
+    interrupted: int = 0
+    last_auto_at: float | None = None
+    waiting_for: str = ""  # why it is not running now: "idle", "interval", "night", "off"
+
+
 class ReembedStatus(BaseModel):
     """The one-time re-embedding of stored memories after the passage format changed
     (attribution, contextual embedding) or the embedder did. Progress is counted from SQLite
@@ -202,3 +212,4 @@ class MemoryHealth(BaseModel):
         0, description="Memories stored durably but not yet embedded (resumed after a restart)."
     )
     profile: ProfileStatus | None = None
+    schedule: ScheduleStatus | None = None

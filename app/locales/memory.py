@@ -183,6 +183,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.reembed.idle": ("не требуется", "not needed"),
     "memory.stats.profile": ("Разбор фактов профиля", "Profile fact extraction"),
     "memory.stats.profile_value": ("в очереди {queue}", "{queue} waiting"),
+    "memory.schedule_line": (
+        "Сама по себе: {mode}; автоматических запусков {runs}, прервано чатом {interrupted}; "
+        "последний: {last}.",
+        "By itself: {mode}; automatic runs {runs}, interrupted by a chat {interrupted}; "
+        "last: {last}.",
+    ),
+    "memory.schedule.mode.off": ("выключено", "off"),
+    "memory.schedule.mode.idle": ("в простое", "in idle time"),
+    "memory.schedule.mode.night": ("ночью", "at night"),
+    "memory.schedule.mode.idle_or_night": ("в простое или ночью", "in idle time or at night"),
+    "memory.schedule.wait.idle": ("Ждёт простоя.", "Waiting for idle time."),
+    "memory.schedule.wait.interval": (
+        "Недавно запускалась, ждёт интервала.",
+        "Ran recently, waiting for the interval.",
+    ),
+    "memory.schedule.wait.night": ("Ждёт ночного окна.", "Waiting for the night window."),
+    "memory.schedule.wait.off": ("Только по кнопке.", "Only by the button."),
     # -- stats and consolidation
     "memory.by_kind": ("Воспоминания по типам", "Memories by kind"),
     "memory.count": ("Количество", "Count"),
@@ -209,9 +226,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.never": ("ещё не было", "never"),
     "memory.consolidation": ("Оптимизация памяти", "Memory consolidation"),
     "memory.consolidation_hint": (
-        "Сводки старых разговоров, слияние дублей, угасание неважного. Идёт в фоне.",
+        "Сводки старых разговоров, слияние дублей, угасание неважного. Идёт в фоне сама, "
+        "в простое или ночью (настройка IKAR_MEMORY__SCHEDULE__MODE); кнопка запускает сейчас.",
         "Summaries of old conversations, merging duplicates, fading unimportant items. "
-        "Runs in the background.",
+        "Runs in the background by itself, in idle time or at night (setting "
+        "IKAR_MEMORY__SCHEDULE__MODE); the button starts it now.",
     ),
     "memory.consolidate": ("Запустить оптимизацию", "Start consolidation"),
     "memory.cancel_consolidation": ("Остановить", "Cancel"),

@@ -38,7 +38,7 @@ from memory import (
     NewMemory,
 )
 from memory.profile_types import FACT_KINDS, NewProfileFact, ProfileFact, ProfileFactPatch
-from memory.types import ConsolidationStatus
+from memory.types import ConsolidationStatus, ScheduleStatus
 
 PAGE_SIZE: Final = 20
 TABLE_TEXT_CHARS: Final = 240
@@ -206,7 +206,9 @@ def profile_frame(facts: Sequence[ProfileFact], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=profile_headers(lang))
 
 
-def consolidation_markdown(status: ConsolidationStatus, lang: str) -> str:
+def consolidation_markdown(
+    status: ConsolidationStatus, lang: str, schedule: ScheduleStatus | None = None
+) -> str:
     line = t(
         "memory.consolidation_line",
         lang,
@@ -220,6 +222,20 @@ def consolidation_markdown(status: ConsolidationStatus, lang: str) -> str:
         line += " " + t("memory.consolidation_result", lang, result=status.last_result)
     if status.error:
         line += " " + t("memory.consolidation_error", lang, error=status.error)
+    if schedule is not None:
+        waiting = (
+            t(f"memory.schedule.wait.{schedule.waiting_for}", lang) if schedule.waiting_for else ""
+        )
+        line += "  \n" + t(
+            "memory.schedule_line",
+            lang,
+            mode=t(f"memory.schedule.mode.{schedule.mode}", lang),
+            runs=schedule.auto_runs,
+            interrupted=schedule.interrupted,
+            last=when(schedule.last_auto_at, lang),
+        )
+        if waiting:
+            line += " " + waiting
     return line
 
 
@@ -1134,7 +1150,7 @@ class MemoryTab:
         return [
             kinds_frame(stats, lang),
             stats_markdown(stats, health, lang),
-            consolidation_markdown(health.consolidation, lang),
+            consolidation_markdown(health.consolidation, lang, health.schedule),
             gr.update(active=health.consolidation.state != "idle"),
         ]
 

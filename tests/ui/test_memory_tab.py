@@ -395,6 +395,7 @@ def test_consolidation_runs_from_the_tab_and_reports_its_status(
     assert consolidator.wait(60)
     _, stats, line, timer = run(tab.on_stats(dict(EN)))
     assert "⚪ idle" in line and timer["active"] is False
+    assert "By itself: in idle time or at night" in line  # the schedule is shown too
     assert "**Last consolidation:** never" not in stats
     with pytest.warns(UserWarning, match="not running"):
         run(tab.on_cancel_consolidation(dict(EN)))
