@@ -360,6 +360,26 @@ class ProfileStore:
         return {"profile_facts": n}
 
 
+# What the prompt keeps first when there are more facts than lines: who the user is and what
+# could hurt them before tastes; what the user wrote, then what the rules read, then the model.
+_KIND_RANK = {
+    k: i
+    for i, k in enumerate(
+        ("name", "allergy", "person", "pet", "place", "date", "promise", "like", "dislike", "other")
+    )
+}
+_SOURCE_RANK = {"manual": 0, "rule": 1, "model": 2}
+
+
+def _prompt_rank(fact: ProfileFact) -> tuple[int, int, int, float]:
+    return (
+        0 if fact.pinned else 1,
+        _SOURCE_RANK.get(fact.source, 3),
+        _KIND_RANK.get(fact.kind, 99),
+        -fact.updated_at,
+    )
+
+
 def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
     """The model's JSON answer as drafts, keeping only facts grounded in the message (a
     word of the fact's subject or text must occur in it): a small model invents."""
@@ -460,11 +480,12 @@ class CoreMemory:
         return self._extract(_Job(user_id, persona_id, message_id, role, text))
 
     def prompt_lines(self, user_id: str, persona_id: str | None) -> list[str]:
-        """The profile for the prompt: pinned first, then the newest, at most N lines."""
+        """The profile for the prompt, at most N lines: pinned first, then the user's own,
+        the rules', the model's facts; within those, who the user is before tastes."""
         if not self.config.enabled or self.config.max_prompt_facts == 0:
             return []
-        facts = self.store.list(user_id, persona_id)[: self.config.max_prompt_facts]
-        return [f.text for f in facts]
+        facts = sorted(self.store.list(user_id, persona_id), key=_prompt_rank)
+        return [f.text for f in facts[: self.config.max_prompt_facts]]
 
     def status(self) -> ProfileStatus:
         with self._idle:

@@ -240,3 +240,11 @@ def test_profile_is_the_users_data(client: tuple[TestClient, Services]) -> None:
     deleted = services.user_data.delete("alice")
     assert deleted["profile_facts"] == 1
     assert services.memory.profile.store.list("alice", every=True) == []
+
+
+def test_the_prompt_keeps_who_the_user_is_before_the_models_extras(db: Database) -> None:
+    core = CoreMemory(ProfileStore(db), ProfileConfig(max_prompt_facts=2, model_extraction=False))
+    core.extract_now("u", None, "m1", "user", "Меня зовут Алексей, у меня аллергия на арахис")
+    extras = [FactDraft("like", f"thing {i}", f"The user likes thing {i}") for i in range(5)]
+    core.store.merge("u", None, extras, "model", "m2")
+    assert core.prompt_lines("u", None) == ["Имя пользователя: Алексей", "Аллергия на арахис"]
