@@ -1151,7 +1151,10 @@ class MemoryTab:
             kinds_frame(stats, lang),
             stats_markdown(stats, health, lang),
             consolidation_markdown(health.consolidation, lang, health.schedule),
-            gr.update(active=health.consolidation.state != "idle"),
+            # polls while consolidation or the re-embedding migration runs
+            gr.update(
+                active=health.consolidation.state != "idle" or health.reembed.state == "running"
+            ),
         ]
 
     async def on_refresh(self, conversation_id: str | None, session: dict[str, Any]) -> list[Any]:
