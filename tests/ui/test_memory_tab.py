@@ -434,3 +434,19 @@ def test_browser_adds_a_memory_and_finds_it_by_search(live_server: LiveServer) -
     assert len(stored) == 1
     assert cells[0].strip() == str(stored[0][0])
     assert float(cells[1]) > 0
+
+
+def test_stats_show_the_reembedding_progress(tab: MemoryTab, services: Services) -> None:
+    from app.ui.memory_tab import reembed_text
+    from memory.types import ReembedStatus
+
+    health = services.memory.status()
+    running = health.model_copy(
+        update={"reembed": ReembedStatus(state="running", total=200, done=50, progress=0.25)}
+    )
+    assert reembed_text(running, "en") == "running: 50 of 200 (25%)"
+    assert reembed_text(running, "ru") == "идёт: 50 из 200 (25%)"
+    done = health.model_copy(
+        update={"reembed": ReembedStatus(state="done", total=200, done=200, finished_at=0.0)}
+    )
+    assert reembed_text(done, "en").startswith("done (200, ")
