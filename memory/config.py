@@ -96,6 +96,12 @@ class ProfileConfig(BaseModel):
     model_min_words: int = Field(
         4, ge=1, description="Messages shorter than this are read by the rules only."
     )
+    model_idle_s: float = Field(
+        15.0,
+        ge=0.0,
+        description="Ask the model only after this many seconds without a chat turn: each "
+        "question replaces the chat's cached prompt in llama.cpp (the next turn re-reads it).",
+    )
     max_prompt_facts: int = Field(12, ge=0, le=100, description="Facts put in the prompt.")
     max_facts_per_user: int = Field(200, ge=10, description="Oldest unpinned facts go first.")
     queue_max: int = Field(64, ge=1, description="Turns waiting for extraction (older drop).")

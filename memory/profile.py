@@ -419,11 +419,16 @@ class CoreMemory:
         config: ProfileConfig,
         ask_model: AskModel | None = None,
         model_busy: Callable[[], bool] | None = None,
+        last_activity: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.config = config
         self.ask_model = ask_model
         self.model_busy = model_busy
+        # when the latest chat turn ended (the model is asked only after a quiet spell)
+        self.last_activity = last_activity
+        self.clock = clock
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
@@ -536,6 +541,13 @@ class CoreMemory:
         self.extracted += changed
         return changed
 
+    def _quiet(self) -> bool:
+        if self.model_busy is not None and self.model_busy():
+            return False
+        if self.last_activity is None:
+            return True
+        return self.clock() - self.last_activity() >= self.config.model_idle_s
+
     def _wants_model(self, text: str) -> bool:
         return (
             self.config.model_extraction
@@ -545,9 +557,12 @@ class CoreMemory:
 
     def _ask(self, text: str) -> list[FactDraft]:
         assert self.ask_model is not None
-        # Chat turns come first: wait (a while) for the model to be free.
-        deadline = time.monotonic() + 120
-        while self.model_busy is not None and self.model_busy() and time.monotonic() < deadline:
+        # Chat turns come first: wait for a quiet spell (no turn generating, none for
+        # `model_idle_s`); after 10 minutes without one, the rules' facts stand alone.
+        deadline = time.monotonic() + 600
+        while not self._quiet():
+            if time.monotonic() > deadline:
+                return []
             time.sleep(0.5)
         self.model_runs += 1
         try:

@@ -126,6 +126,8 @@ class MemoryService:
             ProfileStore(db, max_per_user=config.profile.max_facts_per_user),
             config.profile,
             ask_model=ask_model,
+            last_activity=lambda: self._last_turn_at,
+            clock=clock,
         )
         self._started = False
         # start() runs in a background thread at app start-up; close() must not pull the

@@ -29,6 +29,7 @@ def _services(settings: Settings, backend: ScriptedBackend) -> Services:
     )
     services.chat.models = services.models
     services.memory.start()
+    services.memory.profile.last_activity = None  # ask the (scripted) model at once
     return services
 
 

@@ -248,3 +248,29 @@ def test_the_prompt_keeps_who_the_user_is_before_the_models_extras(db: Database)
     extras = [FactDraft("like", f"thing {i}", f"The user likes thing {i}") for i in range(5)]
     core.store.merge("u", None, extras, "model", "m2")
     assert core.prompt_lines("u", None) == ["Имя пользователя: Алексей", "Аллергия на арахис"]
+
+
+def test_the_model_is_asked_only_after_a_quiet_spell(db: Database) -> None:
+    now = [1000.0]
+    last_turn = [995.0]
+    asked: list[float] = []
+
+    def ask(*_: Any) -> str:
+        asked.append(now[0])
+        return '{"facts": []}'
+
+    core = CoreMemory(
+        ProfileStore(db),
+        ProfileConfig(model_idle_s=15),
+        ask_model=ask,
+        last_activity=lambda: last_turn[0],
+        clock=lambda: now[0],
+    )
+    assert not core._quiet()  # a turn 5 s ago: the chat's cached prompt stays
+    now[0] = 1011.0
+    assert core._quiet()
+    core.model_busy = lambda: True
+    assert not core._quiet()  # a turn is generating
+    core.model_busy = None
+    core.extract_now("u", None, "m1", "user", "My name is Anna and I like tea")
+    assert asked == [1011.0]
