@@ -185,6 +185,9 @@ def main() -> None:
             for r in res[where]:
                 mark = "✓" if r["ok"] else "✗"
                 print(f"    {mark} {r['q']} -> {r['reply'][:120]!r}")
+        note = res["last_note"].lower()
+        in_note = sum(1 for f in SCRIPTS[res["lang"]].facts if any(a in note for a in f.answers))
+        print(f"    facts in the new conversation's prompt note: {in_note}/{len(res['new'])}")
         print(f"    profile: {res['profile']}")
         print(f"    ({res['seconds']} s)")
     for where, (ok, n) in total.items():
