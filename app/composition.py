@@ -37,7 +37,7 @@ from app.services.models import ModelManager
 from app.services.prefix_warmer import PrefixWarmer
 from app.services.scheduling import TurnScheduler
 from app.services.soul_turns import SoulPromptAssembler, SoulTurnHook
-from app.services.summarizer import Summarizer
+from app.services.summarizer import FactAsker, Summarizer
 from app.services.user_data import UserDataRegistry
 from app.soul import PromptTemplates, SoulManager
 from app.storage.database import Database
@@ -117,6 +117,10 @@ class Services:
     def _idle_loop(self) -> None:
         while not self._stop.wait(30.0):
             self.models.unload_idle()
+            try:  # memory consolidation in idle time or at night (memory/consolidation_schedule.py)
+                self.memory.schedule.tick()
+            except Exception:
+                log.exception("consolidation schedule tick failed")
 
     def _inner_life_loop(self) -> None:
         while not self._stop.wait(self.settings.inner_life_interval_s):
@@ -168,13 +172,15 @@ def build_services(settings: Settings) -> Services:
     prompts = SoulPromptAssembler(soul, templates, user_name)
     metrics = Metrics()
     # One generation at a time per model; chat turns wait in line, background work
-    # (inner life, summaries, prefix warm-up) only runs when nobody does.
+    # (inner life, summaries, profile facts, prefix warm-up) only runs when nobody does.
     scheduler = TurnScheduler(max_waiting=settings.chat_queue_max)
+    fact_asker = FactAsker(models, scheduler=scheduler)
     memory = build_memory(
         db,
         settings.memory,
         settings.data_dir / "memory",
         summarize=Summarizer(models, settings.prompts_dir, scheduler),
+        ask_model=fact_asker,
     )
     media_cfg = settings.media
     if "models_dir" not in media_cfg.model_fields_set:
@@ -195,7 +201,12 @@ def build_services(settings: Settings) -> Services:
         ChatLimits(settings.max_message_chars, settings.history_turns),
         hooks=[
             SoulTurnHook(soul, defaults),
-            MemoryTurnHook(memory, metrics=metrics),
+            MemoryTurnHook(
+                memory,
+                metrics=metrics,
+                persona_name=lambda pid: soul.get_persona(pid).name,
+                user_name=settings.user_display_name or None,
+            ),
             MediaTurnHook(media, soul),
         ],
         default_language=settings.language,
@@ -204,6 +215,12 @@ def build_services(settings: Settings) -> Services:
         scheduler=scheduler,
     )
     chat.display_filter = hide_partial_marker
+    # Messages regenerated over or edited away are forgotten, not remembered.
+    chat.on_messages_deleted.append(memory.forget_messages)
+    # The profile extractor asks the model only while no chat turn is generating.
+    memory.profile.model_busy = chat.busy
+    fact_asker.busy = chat.busy
+    memory.schedule.busy = chat.busy  # a chat turn interrupts an automatic consolidation
     # A deleted persona: the configured default refuses, an admin's choice falls back, and
     # its conversations go on with the default (inside the deleting transaction).
     soul.on_persona_deleted += [defaults.persona_deleted, chat.persona_deleted]
@@ -216,6 +233,7 @@ def build_services(settings: Settings) -> Services:
     user_data.register("chat", chat)
     user_data.register("soul", soul)
     user_data.register("memory", memory)
+    user_data.register("profile", memory.profile.store)
     user_data.register("media", media)
     for table in user_data.unclaimed_tables():
         log.error("table %s holds per-user rows but no component owns them", table)

@@ -65,6 +65,48 @@ class ConsolidationConfig(BaseModel):
     summary_importance: float = Field(0.6, ge=0.0, le=1.0)
 
 
+ScheduleMode = Literal["off", "idle", "night", "idle_or_night"]
+
+
+class ConsolidationSchedule(BaseModel):
+    """Settings: `IKAR_MEMORY__SCHEDULE__MODE=night`, `..._NIGHT_START=2`, ..."""
+
+    mode: ScheduleMode = Field(
+        "idle_or_night", description="off | idle | night | idle_or_night (the button stays)."
+    )
+    idle_after_s: float = Field(
+        1800.0, ge=10.0, description="Idle: no chat turn for this long (seconds)."
+    )
+    night_start_hour: int = Field(2, ge=0, le=23, description="Night window start (local).")
+    night_end_hour: int = Field(5, ge=0, le=23, description="Night window end (local).")
+    min_interval_s: float = Field(
+        6 * 3600.0, ge=60.0, description="At most one automatic run per this many seconds."
+    )
+
+
+class ProfileConfig(BaseModel):
+    """The profile (core memory) knobs, part of `MemoryConfig`."""
+
+    enabled: bool = Field(True, description="Extract profile facts and put them in the prompt.")
+    model_extraction: bool = Field(
+        True,
+        description="Also ask the local model (JSON-schema constrained) for facts after a "
+        "turn, in the background; the rules run either way.",
+    )
+    model_min_words: int = Field(
+        4, ge=1, description="Messages shorter than this are read by the rules only."
+    )
+    model_idle_s: float = Field(
+        15.0,
+        ge=0.0,
+        description="Ask the model only after this many seconds without a chat turn: each "
+        "question replaces the chat's cached prompt in llama.cpp (the next turn re-reads it).",
+    )
+    max_prompt_facts: int = Field(12, ge=0, le=100, description="Facts put in the prompt.")
+    max_facts_per_user: int = Field(200, ge=10, description="Oldest unpinned facts go first.")
+    queue_max: int = Field(64, ge=1, description="Turns waiting for extraction (older drop).")
+
+
 class MemoryConfig(BaseModel):
     """Configuration of the memory subsystem (`memory.build_memory` reads only this)."""
 
@@ -109,4 +151,6 @@ class MemoryConfig(BaseModel):
     max_prompt_chars: int = Field(300, ge=40, description="Per-memory cap in the prompt slot.")
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    schedule: ConsolidationSchedule = Field(default_factory=ConsolidationSchedule)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)

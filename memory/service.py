@@ -20,10 +20,12 @@ from app.storage.database import Database
 from memory.authors import MessageAuthors, TurnRef
 from memory.config import MemoryConfig
 from memory.consolidation import Consolidator, Summarize
+from memory.consolidation_schedule import ConsolidationScheduler
 from memory.embedders.factory import build_embedder
 from memory.index_keeper import IndexKeeper
 from memory.ingest import IngestQueue
 from memory.passages import vector_key
+from memory.profile import AskModel, CoreMemory, ProfileStore
 from memory.protocols import Embedder
 from memory.remember_policy import skip_reason
 from memory.retriever import CountTokens, HybridRetriever, format_memory_line
@@ -57,6 +59,7 @@ class MemoryService:
         summarize: Summarize | None = None,
         count_tokens: CountTokens | None = None,
         clock: Callable[[], float] = time.time,
+        ask_model: AskModel | None = None,
     ) -> None:
         self.config = config
         self.store = SqliteMemoryStore(db)
@@ -110,6 +113,22 @@ class MemoryService:
             embedding_model=self.vector_key,
             clock=clock,
         )
+        # Consolidation by itself, in idle time or at night (the app ticks it).
+        self._last_turn_at = clock()
+        self.schedule = ConsolidationScheduler(
+            config.schedule,
+            self.consolidator,
+            last_activity=lambda: self._last_turn_at,
+            clock=clock,
+        )
+        # Core memory: the user's profile facts, always in the prompt (memory/profile.py).
+        self.profile = CoreMemory(
+            ProfileStore(db, max_per_user=config.profile.max_facts_per_user),
+            config.profile,
+            ask_model=ask_model,
+            last_activity=lambda: self._last_turn_at,
+            clock=clock,
+        )
         self._started = False
         # start() runs in a background thread at app start-up; close() must not pull the
         # database out from under it (a closed SQLite connection mid-query crashes the
@@ -135,6 +154,7 @@ class MemoryService:
             self._begin_reembed()
             self.ingest.start()
             self.ingest.enqueue_background(self.store.pending_ids(self.vector_key))
+            self.profile.start()
             self._started = True
             return verdict
 
@@ -214,6 +234,7 @@ class MemoryService:
         with self._lifecycle:
             self.consolidator.cancel()
             self.consolidator.wait(30)
+            self.profile.stop()
             self.ingest.stop()
             if self._started:
                 self.keeper.save()
@@ -242,6 +263,7 @@ class MemoryService:
         it is looked up from the stored message. Returns [] for a turn not worth
         remembering (see memory/remember_policy.py: a live reply is the model's, so its
         refusals and errors are dropped too)."""
+        self._last_turn_at = self._clock()  # the consolidation schedule waits for idle time
         return self._remember(
             [
                 TurnIn(
@@ -258,13 +280,29 @@ class MemoryService:
             generated=True,
         )
 
-    def remember_turns(self, turns: Sequence[TurnIn], generated: bool = False) -> list[int]:
+    def remember_turns(
+        self,
+        turns: Sequence[TurnIn],
+        generated: bool = False,
+        after_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> list[int]:
         """Bulk form for imports: one transaction; already-remembered messages and empty
         turns or bare acknowledgements are skipped. Imported history may be two people
-        talking, so refusal/error rules apply only with `generated=True` (model replies)."""
-        return self._remember(turns, generated)
+        talking, so refusal/error rules apply only with `generated=True` (model replies).
 
-    def _remember(self, turns: Sequence[TurnIn], generated: bool) -> list[int]:
+        Called inside the caller's transaction (the one that stores the messages), the
+        rows join it: messages and the memories to embed commit together, and a process
+        killed before the vectors are made resumes them at the next start (the durable
+        embedding backlog: rows without a current vector). Pass `after_commit` then, so
+        the embedder is handed the ids only once they are committed."""
+        return self._remember(turns, generated, after_commit)
+
+    def _remember(
+        self,
+        turns: Sequence[TurnIn],
+        generated: bool,
+        after_commit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> list[int]:
         keep = list(turns)
         if self.config.skip_unworthy:
             keep = [t for t in keep if skip_reason(t.text, t.role, generated) is None]
@@ -281,13 +319,17 @@ class MemoryService:
                 if author:
                     keep[i] = keep[i].model_copy(update={"author": author})
         ids = self.store.add_turns(keep, self.config.chunk_max_chars)
-        self.ingest.enqueue(ids)
+        if after_commit is not None:
+            after_commit(lambda: self.ingest.enqueue(ids))
+        else:
+            self.ingest.enqueue(ids)
         return ids
 
     def forget_messages(self, user_id: str, message_ids: Sequence[str]) -> int:
         """Forget the memories of chat messages that no longer exist (a reply regenerated
         over, a message edited away); returns how many memories went. See
         `SqliteMemoryStore.forget_messages` for what happens to summaries and facts."""
+        self.profile.store.forget_messages(user_id, message_ids)
         ids = self.store.forget_messages(user_id, message_ids)
         if ids:
             self.index.remove(ids)
@@ -492,6 +534,9 @@ class MemoryService:
             consolidation=self.consolidator.status(),
             reembed=self.reembed_status(),
             not_remembered=self._not_remembered,
+            embedding_backlog=self.store.count_pending(self.vector_key),
+            profile=self.profile.status(),
+            schedule=self.schedule.status(),
         )
 
 
@@ -502,8 +547,16 @@ def build_memory(
     summarize: Summarize | None = None,
     count_tokens: CountTokens | None = None,
     embedder: Embedder | None = None,
+    ask_model: AskModel | None = None,
 ) -> MemoryService:
-    """The factory the composition root calls; `start()` it before serving."""
+    """The factory the composition root calls; `start()` it before serving. `ask_model`
+    lets the profile extractor ask the local model for facts (JSON-schema constrained)."""
     return MemoryService(
-        db, config, data_dir, embedder=embedder, summarize=summarize, count_tokens=count_tokens
+        db,
+        config,
+        data_dir,
+        embedder=embedder,
+        summarize=summarize,
+        count_tokens=count_tokens,
+        ask_model=ask_model,
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from config.validation import CleanInput
+from memory.profile_types import ProfileStatus
 
 MemoryKind = Literal["turn", "summary", "fact", "manual"]
 TurnRole = Literal["user", "assistant", "system"]
@@ -165,6 +166,16 @@ class ConsolidationStatus(BaseModel):
     error: str | None = None
 
 
+class ScheduleStatus(BaseModel):
+    """What /health and the Memory tab show about automatic consolidation."""
+
+    mode: Literal["off", "idle", "night", "idle_or_night"]
+    auto_runs: int = 0
+    interrupted: int = 0
+    last_auto_at: float | None = None
+    waiting_for: str = ""  # why it is not running now: "idle", "interval", "night", "off"
+
+
 class ReembedStatus(BaseModel):
     """The one-time re-embedding of stored memories after the passage format changed
     (attribution, contextual embedding) or the embedder did. Progress is counted from SQLite
@@ -198,3 +209,8 @@ class MemoryHealth(BaseModel):
     consolidation: ConsolidationStatus
     reembed: ReembedStatus = Field(default_factory=ReembedStatus)
     not_remembered: int = Field(0, description="Turns skipped by the remember policy.")
+    embedding_backlog: int = Field(
+        0, description="Memories stored durably but not yet embedded (resumed after a restart)."
+    )
+    profile: ProfileStatus | None = None
+    schedule: ScheduleStatus | None = None

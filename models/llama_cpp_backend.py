@@ -18,6 +18,7 @@ second thread had called into the model, generation ran at half speed on 2 cores
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import queue
@@ -61,6 +62,7 @@ class _Request:
     sampling: dict[str, Any]
     stop: list[str]
     keep_state: bool = True
+    json_schema: dict[str, Any] | None = None
 
 
 class LlamaCppBackend(ProfileLimits):
@@ -213,6 +215,7 @@ class LlamaCppBackend(ProfileLimits):
             },
             stop=list(params.stop),
             keep_state=params.keep_state,
+            json_schema=params.json_schema,
         )
         yield from self._relay(request, cancel)
 
@@ -290,6 +293,9 @@ class LlamaCppBackend(ProfileLimits):
             prompt: RenderedPrompt | None = None
             cached = 0
             common = {"max_tokens": request.max_tokens, "stream": True, **request.sampling}
+            if request.json_schema is not None and self._renderer is not None:
+                # the reply is constrained to the schema by a grammar made from it
+                common["grammar"] = _grammar(request.json_schema)
             if self._renderer is not None:
                 prompt = self._renderer.render(request.messages, request.stop)
                 if len(prompt.tokens) + request.max_tokens > self.n_ctx:
@@ -303,6 +309,11 @@ class LlamaCppBackend(ProfileLimits):
                     prompt=prompt.tokens, stop=prompt.stop or None, **common
                 )
             else:
+                if request.json_schema is not None:
+                    common["response_format"] = {
+                        "type": "json_object",
+                        "schema": request.json_schema,
+                    }
                 stream = llm.create_chat_completion(
                     messages=[m.wire() for m in request.messages],
                     stop=request.stop or None,
@@ -467,3 +478,11 @@ def _model_id(path: Path, backend: LlamaCppBackend) -> str:
         for x in (llama_cpp.__version__, path.name, stat.st_size, stat.st_mtime_ns, backend.n_ctx)
     )
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    """A llama.cpp grammar that only admits JSON matching `schema` (for the completion path;
+    the chat path passes it as `response_format`)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)

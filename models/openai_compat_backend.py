@@ -152,6 +152,11 @@ class OpenAICompatBackend(ProfileLimits):
             body["stop"] = params.stop
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": params.json_schema},
+            }
         attempt = 0
         while True:
             started = time.perf_counter()

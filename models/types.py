@@ -6,7 +6,7 @@ backend and an OpenAI-compatible server are interchangeable.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -44,6 +44,9 @@ class SamplingParams(BaseModel):
     # the conversation that was in the context, but saves nothing of this prompt, so a
     # thought never takes the place of a live conversation's state.
     keep_state: bool = True
+    # Constrain the reply to JSON matching this schema (llama.cpp: a grammar made from it;
+    # an OpenAI-compatible server: response_format json_schema). None: free text.
+    json_schema: dict[str, Any] | None = None
 
 
 class Usage(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
@@ -16,11 +17,13 @@ from app.services.conversations import ImportResult
 from app.services.errors import NotFound
 from config.validation import CleanInput
 from memory import MemoryItem, MemoryPatch, MemoryQuery, NewMemory
+from memory.profile_types import NewProfileFact, ProfileFact, ProfileFactPatch
 
 router = APIRouter(prefix="/api", tags=["memory"], dependencies=[Depends(authenticated)])
 
 # SQLite integers are 64-bit: a larger id is a client error, not a crash.
 MemoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Memory id")]
+FactId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Profile fact id")]
 
 
 class SearchRequest(CleanInput):
@@ -100,6 +103,67 @@ async def export_memories(
         media_type="application/json",
         headers=attachment("ikar-memories.json"),
     )
+
+
+# ----- the profile (core memory): short facts always in the prompt -------------------------
+# Declared before /memory/{memory_id}, which would otherwise take "profile" for an id.
+
+
+class ProfileResponse(BaseModel):
+    items: list[ProfileFact]
+
+
+@router.get("/memory/profile", response_model=ProfileResponse)
+async def list_profile(
+    request: Request,
+    persona: str | None = Query(None, max_length=128),
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> ProfileResponse:
+    """The user's profile facts (with `persona`: the user-wide ones and that persona's),
+    pinned first, then the newest."""
+    uid = resolve_user(request, user_id)
+    store = services.memory.profile.store
+    items = await asyncio.to_thread(store.list, uid, persona, persona is None)
+    return ProfileResponse(items=items)
+
+
+@router.post("/memory/profile", response_model=ProfileFact, status_code=201)
+async def add_profile_fact(
+    body: NewProfileFact, request: Request, services: Services = Depends(get_services)
+) -> ProfileFact:
+    uid = resolve_user(request, body.user_id)
+    return await asyncio.to_thread(services.memory.profile.store.add, uid, body)
+
+
+@router.patch("/memory/profile/{fact_id}", response_model=ProfileFact)
+async def edit_profile_fact(
+    fact_id: FactId,
+    patch: ProfileFactPatch,
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> ProfileFact:
+    """Edit the text or kind, pin or unpin; an edited fact is never overwritten by the
+    extractors."""
+    uid = resolve_user(request, user_id)
+    fact = await asyncio.to_thread(services.memory.profile.store.update, uid, fact_id, patch)
+    if fact is None:
+        raise NotFound("error.profile_fact_not_found")
+    return fact
+
+
+@router.delete("/memory/profile/{fact_id}", status_code=204)
+async def delete_profile_fact(
+    fact_id: FactId,
+    request: Request,
+    user_id: str | None = Query(None, max_length=64),
+    services: Services = Depends(get_services),
+) -> Response:
+    uid = resolve_user(request, user_id)
+    if not await asyncio.to_thread(services.memory.profile.store.delete, uid, fact_id):
+        raise NotFound("error.profile_fact_not_found")
+    return Response(status_code=204)
 
 
 @router.get("/memory/{memory_id}", response_model=MemoryItem)

@@ -134,6 +134,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Import failed: {reason} ({detail})",
     ),
     "error.memory_not_found": ("Воспоминание не найдено.", "Memory not found."),
+    "error.profile_fact_not_found": ("Факт профиля не найден.", "Profile fact not found."),
     "error.media_failed": ("Не получилось: {detail}", "Could not do it: {detail}"),
     "error.upload_refused": (
         "Этот файл не был загружен через страницу; загрузите его ещё раз.",

@@ -3,6 +3,7 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     # key: (ru, en)
     # -- sections
+    "memory.section.profile": ("Что я о тебе знаю (профиль)", "What I know about you (profile)"),
     "memory.section.search": ("Поиск по памяти", "Search memory"),
     "memory.section.browse": ("Все воспоминания", "All memories"),
     "memory.section.add": ("Добавить воспоминание", "Add a memory"),
@@ -31,6 +32,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.nothing_found": ("Ничего не нашлось.", "Nothing found."),
     # -- table columns
     "memory.col.id": ("№", "ID"),
+    "memory.col.author": ("Кто сказал", "Said by"),
+    "memory.col.source": ("Откуда", "Source"),
     "memory.col.score": ("Оценка", "Score"),
     "memory.col.kind": ("Тип", "Kind"),
     "memory.col.text": ("Текст", "Text"),
@@ -145,6 +148,72 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.export_conversation": ("Скачать разговор", "Download conversation"),
     "memory.export_file": ("Файл для скачивания", "File to download"),
     "memory.no_conversation": ("Сначала выберите разговор.", "Choose a conversation first."),
+    # -- the profile (core memory)
+    "memory.profile": ("Факты профиля", "Profile facts"),
+    "memory.profile_hint": (
+        "Короткие факты о вас, которые собеседник видит в каждом ответе. Они собираются "
+        "сами после каждого сообщения; здесь их можно поправить, закрепить (всегда в "
+        "подсказке) или удалить.",
+        "Short facts about you that the companion sees with every reply. They are collected "
+        "after each message by themselves; here you can correct, pin (always in the prompt) "
+        "or delete them.",
+    ),
+    "memory.fact_text": ("Факт", "Fact"),
+    "memory.fact_placeholder": (
+        "Например: аллергия на арахис",
+        "For example: allergic to peanuts",
+    ),
+    "memory.fact_kind": ("Тип факта", "Kind of fact"),
+    "memory.fact_add": ("Добавить факт", "Add fact"),
+    "memory.fact_save": ("Сохранить выбранный", "Save selected"),
+    "memory.fact_added": ("Факт добавлен.", "Fact added."),
+    "memory.fact_invalid": (
+        "Факт должен быть непустым и не длиннее 200 символов.",
+        "A fact must be non-empty and at most 200 characters.",
+    ),
+    "memory.fact_no_selection": (
+        "Сначала выберите факт в таблице.",
+        "Select a fact in the table first.",
+    ),
+    "memory.fact.name": ("имя", "name"),
+    "memory.fact.person": ("человек", "person"),
+    "memory.fact.pet": ("питомец", "pet"),
+    "memory.fact.place": ("место", "place"),
+    "memory.fact.date": ("дата", "date"),
+    "memory.fact.like": ("нравится", "likes"),
+    "memory.fact.dislike": ("не нравится", "dislikes"),
+    "memory.fact.allergy": ("аллергия", "allergy"),
+    "memory.fact.promise": ("обещание", "promise"),
+    "memory.fact.other": ("другое", "other"),
+    "memory.fact_source.rule": ("из сообщения", "from a message"),
+    "memory.fact_source.model": ("модель", "model"),
+    "memory.fact_source.manual": ("вы", "you"),
+    "memory.stats.reembed": ("Переиндексация с авторами", "Re-embedding with authors"),
+    "memory.reembed.running": (
+        "идёт: {done} из {total} ({percent}%)",
+        "running: {done} of {total} ({percent}%)",
+    ),
+    "memory.reembed.done": ("готово ({total}, {when})", "done ({total}, {when})"),
+    "memory.reembed.idle": ("не требуется", "not needed"),
+    "memory.stats.profile": ("Разбор фактов профиля", "Profile fact extraction"),
+    "memory.stats.profile_value": ("в очереди {queue}", "{queue} waiting"),
+    "memory.schedule_line": (
+        "Сама по себе: {mode}; автоматических запусков {runs}, прервано чатом {interrupted}; "
+        "последний: {last}.",
+        "By itself: {mode}; automatic runs {runs}, interrupted by a chat {interrupted}; "
+        "last: {last}.",
+    ),
+    "memory.schedule.mode.off": ("выключено", "off"),
+    "memory.schedule.mode.idle": ("в простое", "in idle time"),
+    "memory.schedule.mode.night": ("ночью", "at night"),
+    "memory.schedule.mode.idle_or_night": ("в простое или ночью", "in idle time or at night"),
+    "memory.schedule.wait.idle": ("Ждёт простоя.", "Waiting for idle time."),
+    "memory.schedule.wait.interval": (
+        "Недавно запускалась, ждёт интервала.",
+        "Ran recently, waiting for the interval.",
+    ),
+    "memory.schedule.wait.night": ("Ждёт ночного окна.", "Waiting for the night window."),
+    "memory.schedule.wait.off": ("Только по кнопке.", "Only by the button."),
     # -- stats and consolidation
     "memory.by_kind": ("Воспоминания по типам", "Memories by kind"),
     "memory.count": ("Количество", "Count"),
@@ -171,9 +240,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.never": ("ещё не было", "never"),
     "memory.consolidation": ("Оптимизация памяти", "Memory consolidation"),
     "memory.consolidation_hint": (
-        "Сводки старых разговоров, слияние дублей, угасание неважного. Идёт в фоне.",
+        "Сводки старых разговоров, слияние дублей, угасание неважного. Идёт в фоне сама, "
+        "в простое или ночью (настройка IKAR_MEMORY__SCHEDULE__MODE); кнопка запускает сейчас.",
         "Summaries of old conversations, merging duplicates, fading unimportant items. "
-        "Runs in the background.",
+        "Runs in the background by itself, in idle time or at night (setting "
+        "IKAR_MEMORY__SCHEDULE__MODE); the button starts it now.",
     ),
     "memory.consolidate": ("Запустить оптимизацию", "Start consolidation"),
     "memory.cancel_consolidation": ("Остановить", "Cancel"),

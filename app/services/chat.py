@@ -97,9 +97,16 @@ class ChatService:
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
         self._tickets: dict[str, Ticket] = {}
+        # Told (user_id, message ids) when regenerate / edit drop messages, so what was
+        # edited away or regenerated over is not remembered (memory, the profile).
+        self.on_messages_deleted: list[Callable[[str, list[str]], object]] = []
 
     def is_running(self, user_id: str) -> bool:
         return user_id in self._running
+
+    def busy(self) -> bool:
+        """Whether any user's turn is generating (background model work waits for it)."""
+        return bool(self._running)
 
     def stop(self, user_id: str) -> bool:
         """Ask the user's running generation to stop; its partial reply is kept. A turn
@@ -287,7 +294,7 @@ class ChatService:
             last_user = next((m for m in reversed(history) if m.role == "user"), None)
             if last_user is None:
                 raise ServiceError("error.nothing_to_regenerate")
-            await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq + 1)
+            await self._drop_tail(user_id, conv.id, history, last_user.seq + 1)
         except BaseException:
             self.scheduler.leave(ticket)
             raise
@@ -313,7 +320,7 @@ class ChatService:
                 raise ServiceError("error.nothing_to_edit")
             # The old tail is deleted first, then the new message is stored: a crash in
             # between loses the old version (the user is re-sending it) but never leaves both.
-            await self.db.run(self.messages.delete_from, user_id, conv.id, last_user.seq)
+            await self._drop_tail(user_id, conv.id, history, last_user.seq)
             new_msg = await self.db.run(
                 self.messages.add,
                 conv.id,
@@ -339,6 +346,18 @@ class ChatService:
         """Where the user's running turn stands in its line (0: generating), or None."""
         ticket = self._tickets.get(user_id)
         return None if ticket is None else self.scheduler.position(ticket)
+
+    async def _drop_tail(
+        self, user_id: str, conversation_id: str, history: list[Message], seq: int
+    ) -> None:
+        """Delete the messages from `seq` on and tell the listeners which went."""
+        gone = [m.id for m in history if m.seq >= seq]
+        await self.db.run(self.messages.delete_from, user_id, conversation_id, seq)
+        for listener in self.on_messages_deleted:
+            try:
+                await asyncio.to_thread(listener, user_id, gone)
+            except Exception:  # the turn goes on; the memory of it may linger
+                log.exception("messages-deleted listener failed")
 
     async def _load(self, user_id: str, conversation_id: str) -> tuple[Conversation, list[Message]]:
         try:

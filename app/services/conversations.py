@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel
@@ -79,6 +80,9 @@ class ConversationTransfer:
             except PersonaNotFoundError:  # gone, or someone else's: the default persona
                 persona = None
         self.users.get_or_create(user_id)
+        embed_later: list[Callable[[], None]] = []
+        # Messages and the memories to embed commit together: killed before the vectors
+        # are made, the next start embeds them (the durable embedding backlog).
         with self.db.transaction():
             conv = self.conversations.create(
                 user_id, parsed.title[:120] or "Import", persona, created_at=parsed.created_at
@@ -96,21 +100,25 @@ class ConversationTransfer:
                 )
                 for m in parsed.messages
             ]
-        self.memory.remember_turns(
-            [
-                TurnIn(
-                    user_id=user_id,
-                    persona_id=persona,
-                    conversation_id=conv.id,
-                    message_id=m.id,
-                    role=m.role,
-                    text=m.content,
-                    created_at=m.created_at,
-                )
-                for m in stored
-                if m.role in ("user", "assistant") and m.content.strip()
-            ]
-        )
+            self.memory.remember_turns(
+                [
+                    TurnIn(
+                        user_id=user_id,
+                        persona_id=persona,
+                        conversation_id=conv.id,
+                        message_id=m.id,
+                        role=m.role,
+                        text=m.content,
+                        created_at=m.created_at,
+                        author=_speaker(m.author, m.role, user_id, persona),
+                    )
+                    for m in stored
+                    if m.role in ("user", "assistant") and m.content.strip()
+                ],
+                after_commit=embed_later.append,
+            )
+        for step in embed_later:
+            step()
         return ImportResult(
             conversation_id=conv.id,
             title=conv.title,
@@ -171,3 +179,31 @@ class ConversationTransfer:
             ),
         )
         return text, MEDIA_TYPES[fmt]
+
+
+# What an import writes when the file names no speaker: no one's name.
+_PLACEHOLDER_AUTHORS = frozenset(
+    {
+        "user",
+        "assistant",
+        "system",
+        "ikar",
+        "bot",
+        "ai",
+        "you",
+        "me",
+        "i",
+        "я",
+        "{{user}}",
+        "{{char}}",
+    }
+)
+
+
+def _speaker(author: str, role: str, user_id: str, persona_id: str | None) -> str | None:
+    """The imported speaker's name, or None for a placeholder (the memory then names the
+    turn after the user's or the persona's display name)."""
+    name = " ".join(author.split())
+    if not name or name.lower() in _PLACEHOLDER_AUTHORS or name in (user_id, persona_id, role):
+        return None
+    return name

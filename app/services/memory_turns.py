@@ -1,9 +1,11 @@
-"""Memory in a chat turn: recall before the prompt, remember both turns after the reply."""
+"""Memory in a chat turn: the profile and recall before the prompt; after the reply, both
+turns are remembered and read for profile facts (in the background)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from app.observability.metrics import Metrics
 from app.services.turns import RecalledMemory, TurnContext, TurnSlot
@@ -20,14 +22,29 @@ class MemoryTurnHook:
     """
 
     requires: frozenset[TurnSlot] = frozenset({"persona_id"})
-    provides: frozenset[TurnSlot] = frozenset({"memories"})
+    provides: frozenset[TurnSlot] = frozenset({"memories", "profile"})
 
-    def __init__(self, memory: MemoryService, k: int = 6, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        memory: MemoryService,
+        k: int = 6,
+        metrics: Metrics | None = None,
+        persona_name: Callable[[str], str | None] | None = None,
+        user_name: str | None = None,
+    ) -> None:
         self.memory = memory
         self.k = k
         self.metrics = metrics
+        # Who said a turn goes into the memory itself ("what did Маша say?" needs it);
+        # without a name here the memory looks it up from the stored message.
+        self.persona_name = persona_name
+        self.user_name = user_name
 
     def before_prompt(self, ctx: TurnContext) -> None:
+        try:  # the profile (core memory): always in the note, first
+            ctx.profile = self.memory.profile.prompt_lines(ctx.user_id, ctx.persona_id)
+        except Exception as exc:  # memory is an extra: the reply must still come
+            log.warning("profile lookup failed: %s", exc)
         self._recall(ctx)
 
     def _recall(self, ctx: TurnContext) -> None:
@@ -72,6 +89,13 @@ class MemoryTurnHook:
         self._remember(ctx, ctx.user_message)
         if not reply.meta.get("stopped"):
             self._remember(ctx, reply)
+        # Profile facts are read in the background (rules, then the model when it is free).
+        self._observe(ctx, ctx.user_message)
+        if not reply.meta.get("stopped"):
+            self._observe(ctx, reply)
+
+    def _observe(self, ctx: TurnContext, msg: Message) -> None:
+        self.memory.profile.observe(ctx.user_id, ctx.persona_id, msg.id, msg.role, msg.content)
 
     def _remember(self, ctx: TurnContext, msg: Message) -> None:
         if msg.content.strip():
@@ -83,4 +107,16 @@ class MemoryTurnHook:
                 msg.role,
                 msg.content,
                 msg.created_at,
+                author=self.author_of(ctx, msg),
             )
+
+    def author_of(self, ctx: TurnContext, msg: Message) -> str | None:
+        """The display name of who said `msg` (None: let the memory look it up)."""
+        if msg.role == "user":
+            return ctx.user_name or self.user_name
+        if msg.role == "assistant" and ctx.persona_id and self.persona_name is not None:
+            try:
+                return self.persona_name(ctx.persona_id)
+            except Exception:  # a persona deleted meanwhile: the stored message names it
+                return None
+        return None

@@ -37,7 +37,8 @@ from memory import (
     MemoryStats,
     NewMemory,
 )
-from memory.types import ConsolidationStatus
+from memory.profile_types import FACT_KINDS, NewProfileFact, ProfileFact, ProfileFactPatch
+from memory.types import ConsolidationStatus, ScheduleStatus
 
 PAGE_SIZE: Final = 20
 TABLE_TEXT_CHARS: Final = 240
@@ -68,7 +69,7 @@ def _pin_mark(pinned: bool) -> str:
 
 
 def search_headers(lang: str) -> list[str]:
-    keys = ("id", "score", "kind", "text", "created", "pinned", "sources")
+    keys = ("id", "score", "kind", "author", "text", "created", "pinned", "sources")
     return [t(f"memory.col.{key}", lang) for key in keys]
 
 
@@ -84,6 +85,7 @@ def hits_frame(hits: Sequence[MemoryHit], lang: str) -> pd.DataFrame:
             hit.id,
             round(hit.score, 4),
             t(f"memory.kind.{hit.kind}", lang),
+            hit.author or "",
             _short(hit.text),
             when(hit.created_at, lang),
             _pin_mark(hit.pinned),
@@ -158,11 +160,55 @@ def stats_markdown(stats: MemoryStats, health: MemoryHealth, lang: str) -> str:
         f"({health.embedder.state})",
         f"- **{t('memory.stats.last_consolidation', lang)}:** "
         f"{when(stats.last_consolidation_at, lang)}",
+        f"- **{t('memory.stats.reembed', lang)}:** {reembed_text(health, lang)}",
     ]
+    if health.profile is not None:
+        lines.append(
+            f"- **{t('memory.stats.profile', lang)}:** "
+            + t("memory.stats.profile_value", lang, queue=health.profile.queue)
+        )
     return "\n".join(lines)
 
 
-def consolidation_markdown(status: ConsolidationStatus, lang: str) -> str:
+def reembed_text(health: MemoryHealth, lang: str) -> str:
+    """The re-embedding migration (authors into old memories' vectors): progress or state."""
+    job = health.reembed
+    if job.state == "running":
+        return t(
+            "memory.reembed.running",
+            lang,
+            done=job.done,
+            total=job.total,
+            percent=round(job.progress * 100),
+        )
+    if job.state == "done":
+        return t("memory.reembed.done", lang, total=job.total, when=when(job.finished_at, lang))
+    return t("memory.reembed.idle", lang)
+
+
+def profile_headers(lang: str) -> list[str]:
+    keys = ("id", "kind", "text", "source", "pinned")
+    return [t(f"memory.col.{key}", lang) for key in keys]
+
+
+def profile_frame(facts: Sequence[ProfileFact], lang: str) -> pd.DataFrame:
+    """The profile facts, pinned first; column 0 is the fact id."""
+    rows = [
+        [
+            f.id,
+            t(f"memory.fact.{f.kind}", lang),
+            f.text,
+            t(f"memory.fact_source.{f.source}", lang),
+            _pin_mark(f.pinned),
+        ]
+        for f in facts
+    ]
+    return pd.DataFrame(rows, columns=profile_headers(lang))
+
+
+def consolidation_markdown(
+    status: ConsolidationStatus, lang: str, schedule: ScheduleStatus | None = None
+) -> str:
     line = t(
         "memory.consolidation_line",
         lang,
@@ -176,6 +222,20 @@ def consolidation_markdown(status: ConsolidationStatus, lang: str) -> str:
         line += " " + t("memory.consolidation_result", lang, result=status.last_result)
     if status.error:
         line += " " + t("memory.consolidation_error", lang, error=status.error)
+    if schedule is not None:
+        waiting = (
+            t(f"memory.schedule.wait.{schedule.waiting_for}", lang) if schedule.waiting_for else ""
+        )
+        line += "  \n" + t(
+            "memory.schedule_line",
+            lang,
+            mode=t(f"memory.schedule.mode.{schedule.mode}", lang),
+            runs=schedule.auto_runs,
+            interrupted=schedule.interrupted,
+            last=when(schedule.last_auto_at, lang),
+        )
+        if waiting:
+            line += " " + waiting
     return line
 
 
@@ -220,6 +280,7 @@ class MemoryTab:
     def build(self) -> None:
         lb = self.labels
         lang = self.services.settings.language
+        self._build_profile(lang)
         with lb.add(gr.Accordion(open=True), label="memory.section.search"):
             with gr.Row(equal_height=True):
                 self.query = lb.add(
@@ -258,10 +319,10 @@ class MemoryTab:
             self.results = lb.add(
                 gr.Dataframe(
                     value=pd.DataFrame(columns=search_headers(lang)),
-                    datatype=["number", "number", "str", "str", "str", "str", "str"],
+                    datatype=["number", "number", "str", "str", "str", "str", "str", "str"],
                     interactive=False,
                     wrap=True,
-                    column_widths=["6%", "8%", "9%", "47%", "12%", "6%", "12%"],
+                    column_widths=["6%", "7%", "8%", "9%", "42%", "12%", "6%", "10%"],
                     max_height=420,
                     elem_id="memory-search-results",
                 ),
@@ -454,6 +515,135 @@ class MemoryTab:
         self.timer = gr.Timer(2.0, active=False)
         self._wire()
 
+    def _build_profile(self, lang: str) -> None:
+        """The profile (core memory): facts always in the companion's prompt."""
+        lb = self.labels
+        with lb.add(gr.Accordion(open=True), label="memory.section.profile"):
+            lb.add(gr.Markdown(), value="memory.profile_hint")
+            self.profile_table = lb.add(
+                gr.Dataframe(
+                    value=pd.DataFrame(columns=profile_headers(lang)),
+                    datatype=["number", "str", "str", "str", "str"],
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["7%", "13%", "60%", "12%", "8%"],
+                    max_height=360,
+                    elem_id="memory-profile",
+                ),
+                label="memory.profile",
+            )
+            self.fact_selected = gr.State(None)
+            with gr.Row(equal_height=True):
+                self.fact_text = lb.add(
+                    gr.Textbox(max_lines=2, scale=4, elem_id="memory-fact-text"),
+                    label="memory.fact_text",
+                    placeholder="memory.fact_placeholder",
+                )
+                self.fact_kind = lb.add(
+                    gr.Dropdown(
+                        choices=_choices("memory.fact", FACT_KINDS, lang),
+                        value="other",
+                        scale=1,
+                        elem_id="memory-fact-kind",
+                    ),
+                    label="memory.fact_kind",
+                )
+            with gr.Row():
+                self.fact_add_btn = lb.add(
+                    gr.Button(variant="primary", elem_id="memory-fact-add"),
+                    value="memory.fact_add",
+                )
+                self.fact_save_btn = lb.add(
+                    gr.Button(elem_id="memory-fact-save"), value="memory.fact_save"
+                )
+                self.fact_pin_btn = lb.add(
+                    gr.Button(elem_id="memory-fact-pin"), value="memory.toggle_pin"
+                )
+                self.fact_delete_btn = lb.add(
+                    gr.Button(variant="stop", elem_id="memory-fact-delete"),
+                    value="memory.delete",
+                )
+
+    @property
+    def profile_outputs(self) -> list[Any]:
+        return [self.profile_table, self.fact_selected, self.fact_text, self.fact_kind]
+
+    async def profile_values(
+        self, user_id: str, lang: str, selected: ProfileFact | None = None
+    ) -> list[Any]:
+        """[table, selected id, text, kind] for this user's profile."""
+        store = self.services.memory.profile.store
+        facts = await self.services.db.run(store.list, user_id, None, True)
+        if selected is None:
+            return [profile_frame(facts, lang), None, "", "other"]
+        return [profile_frame(facts, lang), selected.id, selected.text, selected.kind]
+
+    async def on_fact_select(
+        self, table: pd.DataFrame | None, session: dict[str, Any], evt: gr.SelectData
+    ) -> list[Any]:
+        user_id, _ = self._who(session)
+        row = evt.row_value
+        if row:
+            value = row[0]
+        elif table is not None and isinstance(evt.index, list | tuple) and len(table):
+            value = table.iloc[int(evt.index[0]), 0]
+        else:
+            value = None
+        fact_id = cell_int(value)
+        store = self.services.memory.profile.store
+        fact = await self.services.db.run(store.get, user_id, fact_id) if fact_id else None
+        if fact is None:
+            return [gr.skip(), None, "", "other"]
+        return [gr.skip(), fact.id, fact.text, fact.kind]
+
+    async def on_fact_add(self, text: str, kind: str, session: dict[str, Any]) -> list[Any]:
+        user_id, lang = self._who(session)
+        try:
+            new = NewProfileFact(text=(text or "").strip(), kind=kind or "other")
+        except ValidationError:
+            gr.Warning(t("memory.fact_invalid", lang))
+            return [gr.skip() for _ in self.profile_outputs]
+        await self.services.db.run(self.services.memory.profile.store.add, user_id, new)
+        gr.Info(t("memory.fact_added", lang))
+        return await self.profile_values(user_id, lang)
+
+    async def _patch_fact(
+        self, fact_id: int | None, patch: ProfileFactPatch | None, session: dict[str, Any]
+    ) -> list[Any]:
+        user_id, lang = self._who(session)
+        if fact_id is None:
+            gr.Warning(t("memory.fact_no_selection", lang))
+            return [gr.skip() for _ in self.profile_outputs]
+        store = self.services.memory.profile.store
+        if patch is None:
+            if not await self.services.db.run(store.delete, user_id, fact_id):
+                gr.Warning(t("error.profile_fact_not_found", lang))
+            return await self.profile_values(user_id, lang)
+        fact = await self.services.db.run(store.update, user_id, fact_id, patch)
+        if fact is None:
+            gr.Warning(t("error.profile_fact_not_found", lang))
+        return await self.profile_values(user_id, lang, fact)
+
+    async def on_fact_save(
+        self, fact_id: int | None, text: str, kind: str, session: dict[str, Any]
+    ) -> list[Any]:
+        try:
+            patch = ProfileFactPatch(text=(text or "").strip(), kind=kind or None)
+        except ValidationError:
+            gr.Warning(t("memory.fact_invalid", _lang(session)))
+            return [gr.skip() for _ in self.profile_outputs]
+        return await self._patch_fact(fact_id, patch, session)
+
+    async def on_fact_pin(self, fact_id: int | None, session: dict[str, Any]) -> list[Any]:
+        user_id, _ = self._who(session)
+        store = self.services.memory.profile.store
+        fact = await self.services.db.run(store.get, user_id, fact_id) if fact_id else None
+        pinned = not fact.pinned if fact else True
+        return await self._patch_fact(fact_id, ProfileFactPatch(pinned=pinned), session)
+
+    async def on_fact_delete(self, fact_id: int | None, session: dict[str, Any]) -> list[Any]:
+        return await self._patch_fact(fact_id, None, session)
+
     @staticmethod
     def _format_choices(lang: str) -> list[tuple[str, str]]:
         return [(t("memory.format.auto", lang), "auto")] + [
@@ -486,6 +676,21 @@ class MemoryTab:
     def _wire(self) -> None:
         private: dict[str, Any] = {"api_visibility": "private"}
         quiet: dict[str, Any] = {**private, "show_progress": "hidden"}
+        self.profile_table.select(
+            self.on_fact_select, [self.profile_table, self.session], self.profile_outputs, **quiet
+        )
+        fact_text = [self.fact_text, self.fact_kind, self.session]
+        self.fact_add_btn.click(self.on_fact_add, fact_text, self.profile_outputs, **private)
+        self.fact_save_btn.click(
+            self.on_fact_save, [self.fact_selected, *fact_text], self.profile_outputs, **private
+        )
+        for button, callback in (
+            (self.fact_pin_btn, self.on_fact_pin),
+            (self.fact_delete_btn, self.on_fact_delete),
+        ):
+            button.click(
+                callback, [self.fact_selected, self.session], self.profile_outputs, **private
+            )
         search_inputs = [self.query, self.k, self.mode, self.persona, self.session]
         for trigger in (self.search_btn.click, self.query.submit):
             trigger(self.on_search, search_inputs, [self.results, self.search_info], **private)
@@ -554,6 +759,7 @@ class MemoryTab:
                 self.import_persona,
                 self.results,
                 self.list_table,
+                self.profile_table,
             ],
             self.language_outputs,
             **quiet,
@@ -605,8 +811,10 @@ class MemoryTab:
             self.kind_filter,
             self.add_kind,
             self.import_format,
+            self.fact_kind,
             self.results,
             self.list_table,
+            self.profile_table,
         ]
 
     async def translated(
@@ -629,10 +837,13 @@ class MemoryTab:
             gr.update(choices=kinds),
             gr.update(choices=_choices("memory.kind", ADD_KINDS, lang)),
             gr.update(choices=self._format_choices(lang)),
+            gr.update(choices=_choices("memory.fact", FACT_KINDS, lang)),
         ]
 
     def load_outputs(self) -> list[Any]:
         return [
+            self.fact_selected,
+            self.fact_text,
             *self.language_outputs,
             self.search_info,
             self.page_info,
@@ -645,10 +856,16 @@ class MemoryTab:
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = self._who(session)
         table, info, offset = await self.on_page("", False, "", 0, session)
+        facts = await self.services.db.run(
+            self.services.memory.profile.store.list, user_id, None, True
+        )
         return [
+            None,
+            "",
             *await self.translated(lang, None, None, user_id),
             pd.DataFrame(columns=search_headers(lang)),
             table,
+            profile_frame(facts, lang),
             "",
             info,
             offset,
@@ -665,6 +882,7 @@ class MemoryTab:
         import_persona: str | None,
         results: pd.DataFrame | None,
         listed: pd.DataFrame | None,
+        profile: pd.DataFrame | None = None,
     ) -> list[Any]:
         """The session changed: when its language did, translate choices and table headers."""
         lang = _lang(session)
@@ -675,6 +893,7 @@ class MemoryTab:
             *await self.translated(lang, persona, import_persona, user_id),
             _relabel(results, search_headers(lang)),
             _relabel(listed, list_headers(lang)),
+            _relabel(profile, profile_headers(lang)),
         ]
 
     # -- callbacks: search -------------------------------------------------------------
@@ -931,8 +1150,11 @@ class MemoryTab:
         return [
             kinds_frame(stats, lang),
             stats_markdown(stats, health, lang),
-            consolidation_markdown(health.consolidation, lang),
-            gr.update(active=health.consolidation.state != "idle"),
+            consolidation_markdown(health.consolidation, lang, health.schedule),
+            # polls while consolidation or the re-embedding migration runs
+            gr.update(
+                active=health.consolidation.state != "idle" or health.reembed.state == "running"
+            ),
         ]
 
     async def on_refresh(self, conversation_id: str | None, session: dict[str, Any]) -> list[Any]:

@@ -97,20 +97,23 @@ def test_on_load_fills_every_output_in_the_users_language(tab: MemoryTab) -> Non
     assert out[id(tab.page_info)] == "Показано 1–1 из 1"
     assert out[id(tab.selected)] is None
     assert list(out[id(tab.results)].columns)[1] == "Оценка"
+    assert list(out[id(tab.profile_table)].columns)[:3] == ["№", "Тип", "Текст"]
 
 
 def test_language_change_translates_choices_and_table_headers(tab: MemoryTab) -> None:
     add(tab, "The user drinks green tea")
     table, _, _ = run(tab.on_filter("", False, "", dict(RU)))
-    results = pd.DataFrame(columns=["a"] * 7)
+    results = pd.DataFrame(columns=["a"] * 8)
     out = run(tab.on_language(dict(EN), "ru", "chatumba", "", results, table))
     assert len(out) == len(tab.language_outputs)
     assert out[0] == "en" and out[1]["value"] == "chatumba"
     assert ("All personas", "") in out[1]["choices"]
     assert ("By meaning", "dense") in out[3]["choices"]
-    assert list(out[7].columns)[:2] == ["ID", "Score"] and out[7].empty
-    assert list(out[8].columns)[:3] == ["ID", "Kind", "Text"]
-    assert out[8].iloc[0, 2] == "The user drinks green tea"
+    assert ("allergy", "allergy") in out[7]["choices"]  # the profile's fact kinds
+    assert list(out[8].columns)[:4] == ["ID", "Score", "Kind", "Said by"] and out[8].empty
+    assert list(out[9].columns)[:3] == ["ID", "Kind", "Text"]
+    assert out[9].iloc[0, 2] == "The user drinks green tea"
+    assert list(out[10].columns) == ["ID", "Kind", "Text", "Source", "Pinned"]
     # the same language again (the session changed for another reason): nothing to do
     again = run(tab.on_language(dict(EN), "en", None, None, None, None))
     assert all(is_skip(v) for v in again)
@@ -159,6 +162,7 @@ def test_added_memory_is_listed_and_found_by_search_with_a_score(
         "№",
         "Оценка",
         "Тип",
+        "Кто сказал",
         "Текст",
         "Создано",
         "Закреплено",
@@ -264,8 +268,8 @@ def test_import_of_a_plain_list_creates_a_conversation_and_memories(
     assert {i.conversation_id for i in turns.items} == {convs[0].id}
     assert services.memory.wait_until_indexed(60)
     results, _ = run(tab.on_search("Dolomites hiking", 3, "hybrid", "", dict(EN)))
-    assert results.iloc[0, 3] == "I adore hiking in the Dolomites"
-    assert results.iloc[0, 6] == messages[0].id[:8]  # the source message, shortened
+    assert results.iloc[0, 4] == "I adore hiking in the Dolomites"
+    assert results.iloc[0, 7] == messages[0].id[:8]  # the source message, shortened
 
 
 def test_malformed_import_warns_in_the_ui_language_and_writes_nothing(
@@ -321,6 +325,48 @@ def test_exports_write_private_files_where_gradio_serves_them(
         assert is_skip(run(tab.on_export_conversation(None, "md", dict(EN))))
 
 
+# -- the profile (core memory) ----------------------------------------------------------
+def test_profile_facts_are_shown_added_edited_pinned_and_deleted(
+    tab: MemoryTab, services: Services
+) -> None:
+    core = services.memory.profile
+    core.extract_now(USER, None, "m1", "user", "Меня зовут Алексей, у меня кот по имени Барсик")
+    core.extract_now("other", None, "m2", "user", "My name is Eve")
+    values = run(tab.on_load(dict(RU)))
+    out = dict(zip(map(id, tab.load_outputs()), values, strict=True))
+    shown = out[id(tab.profile_table)]
+    assert set(shown["Текст"]) == {
+        "Имя пользователя: Алексей",
+        "У пользователя кот по имени Барсик",
+    }
+    assert set(shown["Тип"]) == {"имя", "питомец"} and "Eve" not in " ".join(shown["Текст"])
+
+    table, selected, text, kind = run(tab.on_fact_add("Allergic to peanuts", "allergy", dict(EN)))
+    assert selected is None and text == "" and kind == "other"
+    row = next(i for i, v in enumerate(table["Text"]) if v == "Allergic to peanuts")
+    assert table.iloc[row, 3] == "you"
+    event = gr.SelectData(
+        None, {"index": [row, 2], "value": "", "row_value": list(table.iloc[row])}
+    )
+    _, fact_id, text, kind = run(tab.on_fact_select(table, dict(EN), event))
+    assert text == "Allergic to peanuts" and kind == "allergy"
+
+    table, *_ = run(tab.on_fact_save(fact_id, "Severe peanut allergy", "allergy", dict(EN)))
+    table, *_ = run(tab.on_fact_pin(fact_id, dict(EN)))
+    assert table.iloc[0, 0] == fact_id and table.iloc[0, 4] == "📌"  # pinned first
+    assert table.iloc[0, 2] == "Severe peanut allergy"
+    assert core.prompt_lines(USER, None)[0] == "Severe peanut allergy"
+
+    with pytest.warns(UserWarning, match="Profile fact not found"):
+        run(tab.on_fact_delete(fact_id, OTHER))  # another user's session cannot
+    table, *_ = run(tab.on_fact_delete(fact_id, dict(EN)))
+    assert fact_id not in set(table["ID"])
+    with pytest.warns(UserWarning, match="Select a fact"):
+        run(tab.on_fact_pin(None, dict(EN)))
+    with pytest.warns(UserWarning, match="non-empty"):
+        run(tab.on_fact_add("   ", "other", dict(EN)))
+
+
 # -- statistics and consolidation -------------------------------------------------------
 def test_stats_reflect_counts_by_kind_and_the_index(tab: MemoryTab, services: Services) -> None:
     add(tab, "note one")
@@ -333,6 +379,7 @@ def test_stats_reflect_counts_by_kind_and_the_index(tab: MemoryTab, services: Se
     assert "**Memories in total:** 3" in stats and "**Pinned:** 1" in stats
     assert "consistent with the database" in stats and "**Waiting to be embedded:** 0" in stats
     assert "3 vectors" in stats and "**Last consolidation:** never" in stats
+    assert "**Re-embedding with authors:** not needed" in stats
     assert "idle" in consolidation and timer == {"__type__": "update", "active": False}
     ru = run(tab.on_stats(dict(RU)))
     assert set(ru[0]["kind"]) == {"Реплика", "Сводка", "Факт", "Заметка"}
@@ -348,6 +395,7 @@ def test_consolidation_runs_from_the_tab_and_reports_its_status(
     assert consolidator.wait(60)
     _, stats, line, timer = run(tab.on_stats(dict(EN)))
     assert "⚪ idle" in line and timer["active"] is False
+    assert "By itself: in idle time or at night" in line  # the schedule is shown too
     assert "**Last consolidation:** never" not in stats
     with pytest.warns(UserWarning, match="not running"):
         run(tab.on_cancel_consolidation(dict(EN)))
@@ -386,3 +434,19 @@ def test_browser_adds_a_memory_and_finds_it_by_search(live_server: LiveServer) -
     assert len(stored) == 1
     assert cells[0].strip() == str(stored[0][0])
     assert float(cells[1]) > 0
+
+
+def test_stats_show_the_reembedding_progress(tab: MemoryTab, services: Services) -> None:
+    from app.ui.memory_tab import reembed_text
+    from memory.types import ReembedStatus
+
+    health = services.memory.status()
+    running = health.model_copy(
+        update={"reembed": ReembedStatus(state="running", total=200, done=50, progress=0.25)}
+    )
+    assert reembed_text(running, "en") == "running: 50 of 200 (25%)"
+    assert reembed_text(running, "ru") == "идёт: 50 из 200 (25%)"
+    done = health.model_copy(
+        update={"reembed": ReembedStatus(state="done", total=200, done=200, finished_at=0.0)}
+    )
+    assert reembed_text(done, "en").startswith("done (200, ")

@@ -1,0 +1,144 @@
+"""What a chat turn leaves in long-term memory: who said it, and nothing that is not worth
+keeping (refusals, errors, acknowledgements, messages edited away or regenerated over).
+
+The model is the scripted backend (a refusal or an error cannot be asked of a real model on
+demand); memory, the soul and the chat pipeline are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.composition import Services, build_services
+from app.services.models import ModelManager
+from config.settings import Settings
+from memory.types import MemoryItem
+from models.errors import LLMTimeoutError
+from models.profiles import load_profiles
+from tests.app.fakes import ScriptedBackend
+
+
+def _services(settings: Settings, backend: ScriptedBackend) -> Services:
+    services = build_services(settings)
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: backend,
+    )
+    services.chat.models = services.models
+    services.memory.start()
+    services.memory.profile.last_activity = None  # ask the (scripted) model at once
+    return services
+
+
+def _turns(services: Services, user: str = "u1") -> list[MemoryItem]:
+    return [m for m in services.memory.store.all_for_user(user) if m.kind == "turn"]
+
+
+async def _drain(events: Any) -> list[Any]:
+    return [e async for e in events]
+
+
+def test_turns_are_remembered_with_who_said_them(make_settings: Any) -> None:
+    settings = make_settings(user_display_name="Alexey")
+    services = _services(settings, ScriptedBackend(words=["Barsik", " is", " a", " fine", " cat."]))
+    try:
+        done = asyncio.run(services.chat.complete("u1", "My cat is called Barsik."))
+        assert done.type == "done"
+        persona = services.soul.get_persona(done.outcome.persona)  # type: ignore[union-attr]
+        by_role = {m.role: m for m in _turns(services)}
+        assert by_role["user"].author == "Alexey"
+        assert by_role["assistant"].author == persona.name
+        assert by_role["assistant"].text == "Barsik is a fine cat."
+    finally:
+        services.close()
+
+
+def test_regenerated_over_and_edited_away_messages_are_forgotten(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["First", " answer", " about", " Kazan."])
+    services = _services(settings, backend)
+    try:
+        first = asyncio.run(services.chat.complete("u1", "My sister Masha lives in Kazan."))
+        cid = first.conversation_id
+        assert cid is not None
+        assert {m.message_id for m in _turns(services)} == {
+            first.user_message_id,
+            first.message_id,
+        }
+        backend.words = ["Second", " answer", " about", " Kazan."]
+        events = asyncio.run(_drain(services.chat.regenerate("u1", cid)))
+        regenerated = events[-1]
+        texts = {m.message_id: m.text for m in _turns(services)}
+        assert first.message_id not in texts  # the reply regenerated over is forgotten
+        assert texts[regenerated.message_id] == "Second answer about Kazan."
+        assert texts[first.user_message_id] == "My sister Masha lives in Kazan."
+
+        backend.words = ["Noted", " Samara."]
+        events = asyncio.run(
+            _drain(services.chat.edit_last("u1", cid, "My sister Masha lives in Samara."))
+        )
+        edited = events[-1]
+        texts = {m.message_id: m.text for m in _turns(services)}
+        assert first.user_message_id not in texts  # the edited-away message is forgotten
+        assert regenerated.message_id not in texts
+        assert sorted(texts.values()) == ["My sister Masha lives in Samara.", "Noted Samara."]
+        assert set(texts) == {edited.user_message_id, edited.message_id}
+        assert not any("Kazan" in m.text for m in services.memory.store.all_for_user("u1"))
+    finally:
+        services.close()
+
+
+def test_refusals_errors_and_acknowledgements_are_not_remembered(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["I'm", " sorry,", " but", " I", " can't", " help", " with"])
+    services = _services(settings, backend)
+    try:
+        refused = asyncio.run(services.chat.complete("u1", "What is my cat's name?"))
+        kept = {m.message_id for m in _turns(services)}
+        assert refused.user_message_id in kept and refused.message_id not in kept
+
+        backend.words = ["Error:", " the", " model", " failed"]
+        errored = asyncio.run(services.chat.complete("u1", "Tell me about Kazan"))
+        assert errored.message_id not in {m.message_id for m in _turns(services)}
+
+        backend.words = ["Glad", " to", " help!", " Anything", " else", " about", " Kazan?"]
+        acked = asyncio.run(services.chat.complete("u1", "ok thanks"))
+        kept = {m.message_id for m in _turns(services)}
+        assert acked.user_message_id not in kept and acked.message_id in kept
+
+        backend.words = []
+        backend.error = LLMTimeoutError("too slow")
+        failed = asyncio.run(services.chat.complete("u1", "Where does Masha live?"))
+        assert failed.type == "error"
+        assert failed.user_message_id not in {m.message_id for m in _turns(services)}
+        assert services.memory.status().not_remembered >= 3
+    finally:
+        services.close()
+
+
+def test_profile_facts_reach_the_prompt_of_a_new_conversation(settings: Settings) -> None:
+    backend = ScriptedBackend(words=["Nice", " to", " meet", " you!"])
+    services = _services(settings, backend)
+    try:
+        told = asyncio.run(
+            services.chat.complete(
+                "u1", "Меня зовут Алексей, у меня кот по имени Барсик и аллергия на арахис."
+            )
+        )
+        assert told.type == "done"
+        assert services.memory.profile.wait_idle(30)
+        facts = {f.kind: f.text for f in services.memory.profile.store.list("u1")}
+        assert facts["name"] == "Имя пользователя: Алексей"
+        assert "Барсик" in facts["pet"] and "арахис" in facts["allergy"]
+        # a new conversation: nothing of it in the history, the profile is in the note
+        asyncio.run(services.chat.complete("u1", "What should I cook tonight?"))
+        prompt = backend.prompts[-1]
+        note = next(m.content for m in reversed(prompt) if m.role == "system")
+        assert "Барсик" in note and "арахис" in note and "Алексей" in note
+        assert prompt[-1].content == "What should I cook tonight?"
+        # another user's prompt carries none of it
+        asyncio.run(services.chat.complete("u2", "What should I cook tonight?"))
+        assert "Барсик" not in "\n".join(m.content for m in backend.prompts[-1])
+    finally:
+        services.close()
