@@ -559,9 +559,12 @@ class CoreMemory:
         assert self.ask_model is not None
         # Chat turns come first: wait for a quiet spell (no turn generating, none for
         # `model_idle_s`); after 10 minutes without one, the rules' facts stand alone.
-        deadline = time.monotonic() + 600
+        # Read inline (no worker thread: tests, a CLI), the caller may be the turn that
+        # keeps the model busy: never wait for it, the rules' facts stand.
+        inline = threading.current_thread() is not self._thread
+        deadline = time.monotonic() + (0 if inline else 600)
         while not self._quiet():
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 return []
             time.sleep(0.5)
         self.model_runs += 1
