@@ -19,6 +19,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The page is still loading: your message stays in the box, send it in a moment.",
     ),
     "chat.stop": ("Стоп", "Stop"),
+    "chat.queue": ("В очередь", "Queue"),
+    "chat.queued": (
+        "Сообщение в очереди: отправлю его, как только допишу ответ (Стоп — прервать ответ).",
+        "Your message is queued: it is sent as soon as the reply is finished"
+        " (Stop cuts the reply short).",
+    ),
     "chat.regenerate": ("Переписать ответ", "Regenerate"),
     "chat.edit_last": ("Изменить последнее", "Edit last message"),
     "chat.new": ("Новый разговор", "New conversation"),

@@ -30,7 +30,7 @@ def build_ui(services: Services) -> gr.Blocks:
             None, storage_key="ikar_session", secret=services.session_signer.browser_secret
         )
         with gr.Row(equal_height=True):
-            heading = gr.Markdown(f"## {t('app.title', default_lang)}")
+            heading = gr.Markdown(f"## {t('app.title', default_lang)}", elem_id="app-title")
             lang = gr.Radio(
                 choices=[("Русский", "ru"), ("English", "en")],
                 value=default_lang,

@@ -3,6 +3,7 @@ image reading and drawing."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,7 +38,7 @@ class ChatTab:
     # -- layout ------------------------------------------------------------------------
     def build(self) -> None:
         lb = self.labels
-        with gr.Row():
+        with gr.Row(elem_id="chat-layout"):
             with gr.Column(scale=1, min_width=240):
                 self.persona = lb.add(
                     gr.Dropdown(
@@ -84,6 +85,8 @@ class ChatTab:
                     label="chat.input",
                     placeholder="chat.placeholder",
                 )
+                # Shown while a message waits for the reply being written (see `on_queue`).
+                self.queued_note = gr.Markdown("", elem_id="queued-note")
                 with gr.Row():
                     self.send_btn = lb.add(
                         gr.Button(variant="primary", elem_id="send", interactive=False),
@@ -148,6 +151,9 @@ class ChatTab:
                         )
         self.conv_id = gr.State(None)
         self.shown = gr.State(0)  # stored messages on screen, to spot unprompted ones
+        # Browser tabs (gradio session hashes) with a turn in progress: a message sent
+        # meanwhile waits for it instead of being dropped.
+        self._busy: set[str] = set()
         self._wire()
 
     def _wire(self) -> None:
@@ -160,6 +166,8 @@ class ChatTab:
             self.attach,
             self.voice_out,
             self.shown,
+            self.send_btn,
+            self.queued_note,
         ]
         send_inputs = [
             self.textbox,
@@ -169,8 +177,28 @@ class ChatTab:
             self.attach,
             self.speak_toggle,
         ]
-        self.textbox.submit(self.on_send, send_inputs, turn_outputs, api_name="send_message")
-        self.send_btn.click(self.on_send, send_inputs, turn_outputs, api_visibility="private")
+        # One event for Enter and the button. A send while the previous turn is running is
+        # deferred by the browser ("always_last") and run, with the box's text, when that
+        # turn ends; meanwhile `on_queue` locks the box with the text in it and says so.
+        send_triggers: list[Any] = [self.textbox.submit, self.send_btn.click]
+        gr.on(
+            send_triggers,
+            self.on_send,
+            send_inputs,
+            turn_outputs,
+            api_name="send_message",
+            trigger_mode="always_last",
+            show_progress_on=[self.chatbot],
+        )
+        gr.on(
+            send_triggers,
+            self.on_queue,
+            [self.textbox, self.session],
+            [self.textbox, self.queued_note],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         self.stop_btn.click(
             self.on_stop, [self.session], None, api_visibility="private", queue=False
         )
@@ -179,8 +207,15 @@ class ChatTab:
             [self.session, self.conv_id, self.persona, self.speak_toggle],
             turn_outputs,
             api_name="regenerate",
+            show_progress_on=[self.chatbot],
         )
-        self.edit_btn.click(self.on_edit, send_inputs, turn_outputs, api_name="edit_last")
+        self.edit_btn.click(
+            self.on_edit,
+            send_inputs,
+            turn_outputs,
+            api_name="edit_last",
+            show_progress_on=[self.chatbot],
+        )
         self.new_btn.click(
             self.on_new,
             [self.session],
@@ -353,7 +388,7 @@ class ChatTab:
                     history = [*history, {"role": "assistant", "content": "…"}]
                     yield (
                         history,
-                        "",
+                        skip,
                         conv_id,
                         skip,
                         self.model_status_text(lang),
@@ -364,7 +399,7 @@ class ChatTab:
                 elif event.type == "token":
                     reply += event.text
                     history[-1] = {"role": "assistant", "content": hide_partial_marker(reply)}
-                    yield history, "", conv_id, skip, skip, skip, skip, skip
+                    yield history, skip, conv_id, skip, skip, skip, skip, skip
                 elif event.type == "done":
                     final, shown = await self._history(self.user(session), conv_id, lang)
                     voice: Any = skip
@@ -377,7 +412,7 @@ class ChatTab:
                         voice = await self.media.speak(event.reply, persona_id, session) or skip
                     yield (
                         final,
-                        "",
+                        skip,
                         conv_id,
                         await self._conversation_choices(self.user(session), conv_id),
                         self.model_status_text(lang),
@@ -389,9 +424,9 @@ class ChatTab:
                     message = failure_text(event.failure, lang)
                     gr.Warning(message)
                     history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
-                    yield (
+                    yield (  # the message is stored and shown: the box keeps any new draft
                         history,
-                        typed,
+                        skip,
                         conv_id,
                         skip,
                         self.model_status_text(lang),
@@ -401,7 +436,7 @@ class ChatTab:
                     )
         except IkarError as exc:  # refused before anything was stored: the text stays
             warn(exc, lang)
-            yield skip, typed, conv_id, skip, skip, skip, skip, skip
+            yield skip, _box(typed), conv_id, skip, skip, skip, skip, skip
 
     async def on_send(
         self,
@@ -411,25 +446,40 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._send(text, session, conv_id, persona_id, attach, speak, progress)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _send(
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        attach: str | None,
+        speak: bool,
+        progress: gr.Progress,
     ) -> AsyncIterator[tuple[Any, ...]]:
         skip = gr.skip()
         if not session:  # Enter pressed before the page load signed this tab's session
             gr.Warning(t("chat.still_loading", self.services.settings.language))
-            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
             return
         lang = session["lang"]
         try:
             self.services.chat.validate_message(text)
         except IkarError as exc:
             warn(exc, lang)
-            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
             return
         meta: dict[str, object] = {}
         if attach:
             read = await self.media.read_image(attach, session, progress)
             if read is None:
-                yield skip, text, conv_id, skip, skip, skip, skip, skip
+                yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
                 return
             meta["attachment_text"] = read
         history, _ = await self._history(self.user(session), conv_id, lang)
@@ -442,7 +492,7 @@ class ChatTab:
                     "metadata": {"title": t("chat.attachment_text", lang)},
                 }
             )
-        yield history, "", conv_id, skip, skip, None, skip, skip
+        yield history, _box(""), conv_id, skip, skip, None, skip, skip
         events = self.services.chat.send(
             self.user(session),
             text,
@@ -456,7 +506,56 @@ class ChatTab:
         ):
             yield update
 
+    async def _as_turn(
+        self,
+        updates: AsyncIterator[tuple[Any, ...]],
+        session: dict[str, Any] | None,
+        request: gr.Request | None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Run one turn of this browser tab at a time, with Send turned into "Queue" while
+        it runs; a message queued meanwhile (`on_queue`) is sent when it ends."""
+        skip = gr.skip()
+        lang = (session or {}).get("lang") or self.services.settings.language
+        key = request.session_hash if request is not None else None
+        if key:
+            while key in self._busy:  # e.g. Send pressed while Regenerate runs
+                await asyncio.sleep(0.2)
+            self._busy.add(key)
+        try:
+            first = True
+            async for update in updates:
+                if first:
+                    yield (*update, gr.update(value=t("chat.queue", lang)), "")
+                    first = False
+                else:
+                    yield (*update, skip, skip)
+        finally:
+            if key:
+                self._busy.discard(key)
+        yield (*[skip] * 8, gr.update(value=t("chat.send", lang)), skip)
+
+    def on_queue(
+        self, text: str, session: dict[str, Any] | None, request: gr.Request
+    ) -> tuple[Any, Any]:
+        """A message sent while this tab's reply is being written: it stays in the box, the
+        box is locked and says it is queued; the deferred send takes it from there."""
+        if not session or not (text or "").strip() or request.session_hash not in self._busy:
+            return gr.skip(), gr.skip()
+        return gr.update(interactive=False), t("chat.queued", session["lang"])
+
     async def on_regenerate(
+        self,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        speak: bool,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._regenerate(session, conv_id, persona_id, speak)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _regenerate(
         self, session: dict[str, Any], conv_id: str | None, persona_id: str | None, speak: bool
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
@@ -480,6 +579,19 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._edit(text, session, conv_id, persona_id, speak)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _edit(
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        speak: bool,
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
@@ -491,6 +603,8 @@ class ChatTab:
         while history and history[-1]["role"] == "user":
             history.pop()
         history.append({"role": "user", "content": text})
+        skip = gr.skip()
+        yield history, _box(""), conv_id, skip, skip, skip, skip, skip
         events = self.services.chat.edit_last(self.user(session), conv_id, text, language=lang)
         async for update in self._run_turn(
             events, history, session, conv_id, text, speak, persona_id
@@ -531,3 +645,8 @@ class ChatTab:
             except NotFound:
                 pass  # already gone (deleted in another tab)
         return [], None, await self._conversation_choices(self.user(session), None), "", 0
+
+
+def _box(text: str) -> Any:
+    """The message box's new value, unlocked (it is locked while a message is queued)."""
+    return gr.update(value=text, interactive=True)

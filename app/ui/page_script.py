@@ -1,0 +1,37 @@
+"""What the page needs beyond gradio's components: a small script and style sheet, handed to
+`gr.mount_gradio_app` by the factory.
+
+The script makes the chat box send on Enter and break the line on Shift+Enter (gradio's
+multi-line box does the opposite, and the placeholder promises Enter). It listens in the
+capture phase, before gradio's own key handler, and only in `#chat-input`; an IME
+composition's Enter is left alone.
+"""
+
+from __future__ import annotations
+
+PAGE_JS = """
+() => {
+  const inChatBox = (event) =>
+    event.key === "Enter" && !event.isComposing &&
+    event.target instanceof HTMLTextAreaElement && event.target.closest("#chat-input");
+  const onKey = (event) => {
+    if (!inChatBox(event)) return;
+    event.stopImmediatePropagation();  // gradio's handler: its Shift+Enter would send
+    if (event.shiftKey) return;  // the browser's default: a new line
+    event.preventDefault();
+    if (event.type === "keydown") document.querySelector("#send")?.click();
+  };
+  window.addEventListener("keydown", onKey, true);
+  window.addEventListener("keypress", onKey, true);
+}
+"""
+
+PAGE_CSS = """
+#queued-note { color: var(--body-text-color-subdued); font-style: italic; }
+#app-title h2 { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
+@media (max-width: 700px) {
+  /* A phone: the chat first, its controls (conversations, persona) under it. */
+  #chat-layout { flex-direction: column-reverse; }
+  #app-title h2 { font-size: 1.25rem; }
+}
+"""

@@ -1,0 +1,117 @@
+"""Issue 11 items 2 and 3 in a real browser: Enter sends, Shift+Enter breaks the line, and a
+message sent while a reply is being written is queued (kept in the box, said so) and sent
+after the reply, never dropped.
+
+The reply is streamed slowly by the scripted backend, so the second message surely arrives
+mid-reply; the real model's streaming is covered by tests/app/test_gradio_ui.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.composition import Services, build_services
+from app.services.models import ModelManager
+from models.profiles import load_profiles
+from tests.app.fakes import ScriptedBackend
+from tests.browser import browser_page
+from tests.conftest import LiveServer
+
+WORDS = [f" word{i}" for i in range(20)]
+
+
+def slow_replies(services: Services, delay_s: float) -> None:
+    settings = services.settings
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: ScriptedBackend(words=WORDS, delay_s=delay_s),
+    )
+    services.chat.models = services.models
+
+
+@pytest.fixture
+def slow_server(make_settings: Any) -> Iterator[LiveServer]:
+    settings = make_settings()
+    services = build_services(settings)
+    slow_replies(services, delay_s=0.25)  # 5 s a reply
+    with LiveServer(settings, services) as server:
+        yield server
+    services.close()
+
+
+def _rows(server: LiveServer) -> list[tuple[str, str]]:
+    chat = server.services.chat
+    out: list[tuple[str, str]] = []
+    for user in server.services.users.list():
+        for conv in chat.conversations.list(user.id):
+            out += [(m.role, m.content) for m in chat.messages.list(user.id, conv.id)]
+    return out
+
+
+def _ready(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    page.wait_for_selector("#chat-input textarea", timeout=60_000)
+    page.wait_for_selector("#send:not([disabled])", timeout=60_000)
+    page.get_by_label("English").check()
+    page.get_by_role("button", name="Send").wait_for(timeout=10_000)
+
+
+@pytest.mark.browser
+def test_enter_sends_and_shift_enter_breaks_the_line(slow_server: LiveServer) -> None:
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        box = page.locator("#chat-input textarea")
+        box.click()
+        page.keyboard.type("line one")
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.type("line two")
+        assert box.input_value() == "line one\nline two"
+        page.wait_for_timeout(1000)
+        assert _rows(slow_server) == []  # Shift+Enter sent nothing
+        page.keyboard.press("Enter")
+        page.locator("#chatbot").get_by_text("line two").wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('#chat-input textarea').value === ''", timeout=10_000
+        )
+        page.locator("#chatbot").get_by_text("word19").wait_for(timeout=60_000)
+        assert _rows(slow_server)[0] == ("user", "line one\nline two")
+
+
+@pytest.mark.browser
+def test_a_message_sent_during_a_reply_is_queued_and_sent_after_it(
+    slow_server: LiveServer,
+) -> None:
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        box = page.locator("#chat-input textarea")
+        box.fill("first message")
+        page.click("#send")
+        page.locator("#chatbot").get_by_text("word1", exact=False).first.wait_for(timeout=30_000)
+        # Mid-reply: Send says "Queue", the box is free to type the next message.
+        assert page.locator("#send").inner_text().strip() == "Queue"
+        box.fill("second message")
+        box.press("Enter")
+        note = page.locator("#queued-note")
+        note.get_by_text("queued").wait_for(timeout=10_000)
+        assert box.input_value() == "second message"  # kept, visibly waiting
+        assert box.is_disabled()
+        # After the first reply, the queued message is sent and answered.
+        page.locator("#chatbot").get_by_text("second message").wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#chat-input textarea').value === ''"
+            " && !document.querySelector('#chat-input textarea').disabled",
+            timeout=30_000,
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#send').innerText.trim() === 'Send'", timeout=60_000
+        )
+        rows = _rows(slow_server)
+        assert [r for r, _ in rows] == ["user", "assistant", "user", "assistant"]
+        assert rows[0][1] == "first message" and rows[2][1] == "second message"
+        assert "word19" in rows[1][1] and "word19" in rows[3][1]
+        assert "queued" not in note.inner_text()
