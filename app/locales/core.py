@@ -40,6 +40,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.thinking": ("Думаю…", "Thinking…"),
     "chat.stopped": ("(остановлено)", "(stopped)"),
+    "chat.cut_short": ("(ответ прерван)", "(reply cut short)"),
+    "chat.no_reply": (
+        "(ответа нет: модель не справилась — «Переписать ответ» попробует снова)",
+        "(no reply: the model failed — Regenerate tries again)",
+    ),
     "chat.deleted": ("Разговор удалён", "Conversation deleted"),
     "chat.empty_history": (
         "Здесь пока пусто. Напишите первое сообщение!",

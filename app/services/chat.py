@@ -349,13 +349,14 @@ class ChatService:
         )
         yield ChatEvent(type="started", conversation_id=conv.id, user_message_id=user_msg.id)
         backend = self.models.backend()
+        reply_text = ""
+        usage: Usage | None = None
+        stopped = False
+        cut_short: TurnFailure | None = None
         try:
             for hook in self.hooks:
                 await _call(hook.before_prompt, ctx)
-            reply_text = ""
             shown = ""
-            usage: Usage | None = None
-            stopped = False
             if ctx.canned_reply is not None:
                 reply_text = ctx.canned_reply
                 yield ChatEvent(type="token", conversation_id=conv.id, text=reply_text)
@@ -385,17 +386,23 @@ class ChatService:
             log.warning("chat turn failed: %s", exc)
             if self.on_generation:
                 self.on_generation(failure.code, None)
-            yield ChatEvent(
-                type="error",
-                conversation_id=conv.id,
-                user_message_id=user_msg.id,
-                failure=failure,
-            )
-            return
+            if not reply_text.strip():
+                yield ChatEvent(
+                    type="error",
+                    conversation_id=conv.id,
+                    user_message_id=user_msg.id,
+                    failure=failure,
+                )
+                return
+            # A reply cut short (the model fell silent, crashed mid-way): what was written is
+            # kept, stored and marked, never thrown away.
+            cut_short, stopped = failure, True
         for hook in self.hooks:
             reply_text = await _call(hook.transform_reply, ctx, reply_text)
         outcome = ctx.outcome()
         meta: dict[str, Any] = {"stopped": True} if stopped else {}
+        if cut_short is not None:
+            meta = {"cut_short": cut_short.code}
         # What the UI shows with the reply after a reload: the reaction and what was recalled.
         if outcome.reaction is not None:
             meta["reaction"] = outcome.reaction
@@ -427,7 +434,7 @@ class ChatService:
                 assistant.id,
                 {**assistant.meta, "media": outcome.media_wire()},
             )
-        if self.on_generation:
+        if self.on_generation and cut_short is None:
             self.on_generation("ok", usage)
         yield ChatEvent(
             type="done",

@@ -17,15 +17,20 @@ MAX_MEMORY_LINES = 6
 
 def to_chatbot(messages: list[Message], lang: str, artifact_path: ArtifactPath) -> ChatHistory:
     out: ChatHistory = []
+    last_role: str | None = None
     for m in messages:
         if m.role == "system":
             continue
         if m.role == "user":
+            if last_role == "user":  # its reply failed: two messages, never one merged turn
+                out.append({"role": "assistant", "content": f"*{t('chat.no_reply', lang)}*"})
+            last_role = "user"
             out.append({"role": "user", "content": m.content})
             attached = m.meta.get("attachment_text")
             if attached:
                 out.append(_folded("user", t("chat.attachment_text", lang), str(attached)))
             continue
+        last_role = "assistant"
         memories = m.meta.get("memories") or []
         if memories:
             lines = "\n".join(
@@ -37,6 +42,8 @@ def to_chatbot(messages: list[Message], lang: str, artifact_path: ArtifactPath) 
             content = f"*{t('chat.wrote_first', lang)}*\n\n{content}"
         if m.meta.get("stopped"):
             content = f"{content} {t('chat.stopped', lang)}"
+        if m.meta.get("cut_short"):
+            content = f"{content} *{t('chat.cut_short', lang)}*"
         out.append({"role": "assistant", "content": content})
         out.extend(media_messages(m.meta.get("media") or [], lang, artifact_path))
     return out

@@ -521,9 +521,15 @@ class ChatTab:
             while key in self._busy:  # e.g. Send pressed while Regenerate runs
                 await asyncio.sleep(0.2)
             self._busy.add(key)
+        # The last update repeats the latest value of each output, so an API client's
+        # result is the turn's final state; not the box (cleared at the start, it may hold
+        # a new draft now) nor the voice (it would play again).
+        latest: list[Any] = [skip] * 8
         try:
             first = True
             async for update in updates:
+                pairs = zip(latest, update, strict=True)
+                latest = [old if new == skip else new for old, new in pairs]
                 if first:
                     yield (*update, gr.update(value=t("chat.queue", lang)), "")
                     first = False
@@ -532,7 +538,8 @@ class ChatTab:
         finally:
             if key:
                 self._busy.discard(key)
-        yield (*[skip] * 8, gr.update(value=t("chat.send", lang)), skip)
+        latest[1] = latest[6] = skip
+        yield (*latest, gr.update(value=t("chat.send", lang)), skip)
 
     def on_queue(
         self, text: str, session: dict[str, Any] | None, request: gr.Request

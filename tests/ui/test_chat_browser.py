@@ -15,6 +15,7 @@ import pytest
 
 from app.composition import Services, build_services
 from app.services.models import ModelManager
+from models.errors import LLMTimeoutError
 from models.profiles import load_profiles
 from tests.app.fakes import ScriptedBackend
 from tests.browser import browser_page
@@ -23,23 +24,26 @@ from tests.conftest import LiveServer
 WORDS = [f" word{i}" for i in range(20)]
 
 
-def slow_replies(services: Services, delay_s: float) -> None:
+def slow_replies(services: Services, delay_s: float) -> ScriptedBackend:
     settings = services.settings
+    backend = ScriptedBackend(words=WORDS, delay_s=delay_s)
     services.models = ModelManager(
         load_profiles(settings.model_profiles_file),
         settings.default_model,
         settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=WORDS, delay_s=delay_s),
+        backend_factory=lambda _: backend,
     )
     services.chat.models = services.models
+    return backend
 
 
 @pytest.fixture
 def slow_server(make_settings: Any) -> Iterator[LiveServer]:
     settings = make_settings()
     services = build_services(settings)
-    slow_replies(services, delay_s=0.25)  # 5 s a reply
+    backend = slow_replies(services, delay_s=0.25)  # 5 s a reply
     with LiveServer(settings, services) as server:
+        server.backend = backend  # type: ignore[attr-defined]
         yield server
     services.close()
 
@@ -115,3 +119,40 @@ def test_a_message_sent_during_a_reply_is_queued_and_sent_after_it(
         assert rows[0][1] == "first message" and rows[2][1] == "second message"
         assert "word19" in rows[1][1] and "word19" in rows[3][1]
         assert "queued" not in note.inner_text()
+
+
+@pytest.mark.browser
+def test_a_reply_cut_short_stays_on_screen_marked_and_turns_never_merge(
+    slow_server: LiveServer,
+) -> None:
+    backend: ScriptedBackend = slow_server.backend  # type: ignore[attr-defined]
+    backend.words, backend.delay_s = [" Once", " upon", " a", " time"], 0.1
+    backend.error = LLMTimeoutError("the model fell silent")
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        box = page.locator("#chat-input textarea")
+        box.fill("Tell me a long story")
+        page.click("#send")
+        chat = page.locator("#chatbot")
+        chat.get_by_text("Once upon a time").wait_for(timeout=30_000)
+        chat.get_by_text("(reply cut short)").wait_for(timeout=30_000)
+        # A turn with no reply at all, then another message: two turns, not one bubble.
+        backend.words = []
+        box.fill("Are you there?")
+        page.click("#send")
+        page.get_by_text("did not answer", exact=False).first.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('#send').innerText.trim() === 'Send'", timeout=30_000
+        )
+        backend.words, backend.error = [" Yes,", " here."], None
+        box.fill("Hello again")
+        page.click("#send")
+        chat.get_by_text("Yes, here.").wait_for(timeout=30_000)
+        page.reload()  # as stored
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        chat.get_by_text("Hello again").wait_for(timeout=30_000)
+        chat.get_by_text("(reply cut short)").wait_for(timeout=10_000)
+        chat.get_by_text("no reply", exact=False).wait_for(timeout=10_000)
+        users = chat.locator(".message-row.user-row")
+        assert users.count() == 3  # each message its own turn
+    assert [r for r, _ in _rows(slow_server)] == ["user", "assistant", "user", "user", "assistant"]

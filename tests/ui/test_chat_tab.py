@@ -65,9 +65,9 @@ def test_the_chat_rate_limit_applies_to_the_ui_too(make_settings: Any) -> None:
         tab.build()
     session = services.session_signer.sign({"user_id": "ui-user", "lang": "en"})
     first = asyncio.run(_all(tab.on_send("one", session, None, "chatumba", None, False)))
-    conv_id = first[-2][2]  # the last update only turns "Queue" back into "Send"
-    assert conv_id and "Hello there" in str(first[-2][0])
-    assert first[-1][8]["value"] == "Send"
+    conv_id = first[-1][2]
+    assert conv_id and "Hello there" in str(first[-1][0])
+    assert first[-1][8]["value"] == "Send"  # it read "Queue" during the reply
     with pytest.warns(UserWarning, match="Too many requests"):
         second = asyncio.run(_all(tab.on_send("two", session, conv_id, "chatumba", None, False)))
     assert second[-2][1]["value"] == "two"  # the typed text is given back
