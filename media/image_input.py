@@ -63,3 +63,19 @@ def load_image(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int) -
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
+
+
+def is_image(data: bytes) -> bool:
+    """Whether `data` opens as an image in an allowed format (the header and structure are
+    checked; nothing is decoded): the chat refuses anything else before it is sent."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                allowed = image.format in ALLOWED_FORMATS
+                image.verify()
+    except Exception:  # Pillow raises many kinds for garbage
+        return False
+    return allowed

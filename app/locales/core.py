@@ -50,6 +50,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Здесь пока пусто. Напишите первое сообщение!",
         "Nothing here yet. Send the first message!",
     ),
+    "chat.not_an_image": (
+        "Это не картинка. Прикрепите файл PNG, JPEG, WebP, BMP, GIF или TIFF.",
+        "This is not an image. Attach a PNG, JPEG, WebP, BMP, GIF or TIFF file.",
+    ),
     "chat.attach_image": ("Картинка (текст с неё прочитаю)", "Image (I will read its text)"),
     "chat.attachment_text": ("📄 Текст с картинки", "📄 Text from the image"),
     "chat.reading_image": ("Читаю текст на картинке…", "Reading the text in the image…"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import gradio as gr
@@ -12,6 +13,7 @@ from app.ui.errors import warn
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
+from media.image_input import is_image
 from media.images.base import ImageParams
 
 
@@ -42,6 +44,9 @@ class ChatMedia:
         progress(0.0, desc=t("chat.reading_image", lang))
         try:
             data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+            if not await asyncio.to_thread(is_image, data):
+                gr.Warning(t("chat.not_an_image", lang))
+                return None
             result = await self.services.media.ocr(
                 data, owner=self.user(session), progress=progress_bridge(progress)
             )
@@ -52,6 +57,21 @@ class ChatMedia:
             gr.Warning(t("error.media_failed", lang, detail=str(exc)))
             return None
         return result.text
+
+    async def check_image(self, path: str | None, session: dict[str, Any] | None) -> Any:
+        """Right after an upload: a file that is not an image is refused at once, with one
+        clear message, and taken out of the box."""
+        if not path or not session:
+            return gr.skip()
+        try:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+        except IkarError as exc:
+            warn(exc, session["lang"])
+            return None
+        if await asyncio.to_thread(is_image, data):
+            return gr.skip()
+        gr.Warning(t("chat.not_an_image", session["lang"]))
+        return None
 
     async def transcribe(
         self,

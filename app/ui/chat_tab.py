@@ -102,10 +102,14 @@ class ChatTab:
                 with gr.Accordion(open=False, elem_id="media-tools") as tools:
                     lb.add(tools, label="chat.media_tools")
                     with gr.Row():
+                        # A file box, not gr.Image: gradio's image box refuses a
+                        # non-image in English before any handler runs, and a text file
+                        # renamed .png failed the whole send with bare "Error" badges.
+                        # `check_image` refuses non-images in the user's language.
                         self.attach = lb.add(
-                            gr.Image(
+                            gr.File(
                                 type="filepath",
-                                sources=["upload", "clipboard"],
+                                file_count="single",
                                 height=160,
                                 elem_id="chat-attach",
                             ),
@@ -239,6 +243,13 @@ class ChatTab:
             [self.session, self.conv_id],
             [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
             api_visibility="private",
+        )
+        self.attach.upload(
+            self.media.check_image,
+            [self.attach, self.session],
+            [self.attach],
+            api_visibility="private",
+            show_progress="hidden",
         )
         for event in (self.mic.stop_recording, self.mic.upload):
             event(

@@ -9,6 +9,7 @@ mid-reply; the real model's streaming is covered by tests/app/test_gradio_ui.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,3 +157,25 @@ def test_a_reply_cut_short_stays_on_screen_marked_and_turns_never_merge(
         users = chat.locator(".message-row.user-row")
         assert users.count() == 3  # each message its own turn
     assert [r for r, _ in _rows(slow_server)] == ["user", "assistant", "user", "user", "assistant"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["holiday.png", "notes.txt"])
+def test_a_file_that_is_not_an_image_gets_one_clear_message(
+    slow_server: LiveServer, tmp_path: Path, name: str
+) -> None:
+    fake = tmp_path / name
+    fake.write_text("this is plain text, not a picture\n" * 20)
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        page.click("#media-tools button")  # unfold the media tools
+        page.set_input_files("#chat-attach input[type=file]", str(fake))
+        page.get_by_text("This is not an image", exact=False).first.wait_for(timeout=30_000)
+        # The message is typed and sent with no image: no red "Error" badge anywhere.
+        page.fill("#chat-input textarea", "What does it say?")
+        page.click("#send")
+        page.locator("#chatbot").get_by_text("word19").wait_for(timeout=60_000)
+        badges = page.locator(".error:visible, [data-testid='status-tracker'] .error:visible")
+        assert badges.count() == 0
+        assert page.get_by_text("Error", exact=True).count() == 0
+    assert _rows(slow_server)[0] == ("user", "What does it say?")
