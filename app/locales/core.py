@@ -59,7 +59,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.reading_image": ("Читаю текст на картинке…", "Reading the text in the image…"),
     "chat.remembered": ("🧠 Вспомнилось", "🧠 Remembered"),
     "chat.wrote_first": ("💭 написала сама, без вашего сообщения", "💭 wrote first, unprompted"),
-    "chat.media_failed": ("⚠️ Не вышло сделать медиа", "⚠️ Media could not be made"),
+    "chat.media_failed": ("Не вышло сделать медиа", "Media could not be made"),
+    "chat.image_not_set_up": (
+        "Рисование не настроено. Чтобы включить: "
+        "IKAR_MEDIA__IMAGE__MODEL=<папка модели diffusers>.",
+        "Drawing is not set up. To turn it on: "
+        "IKAR_MEDIA__IMAGE__MODEL=<a diffusers model folder>.",
+    ),
     "chat.speak_replies": ("Озвучивать ответы", "Speak replies"),
     "chat.voice_out": (
         "Голос (нажмите на ответ, чтобы прослушать)",

@@ -126,6 +126,11 @@ class ChatTab:
                     with gr.Accordion(open=False) as draw_box:
                         lb.add(draw_box, label="chat.draw")
                         cfg = self.services.settings.media.image
+                        if not cfg.model:  # not set up: say so and how, not an empty gallery
+                            lb.add(
+                                gr.Markdown(elem_id="draw-not-set-up"),
+                                value="chat.image_not_set_up",
+                            )
                         self.draw_prompt = lb.add(gr.Textbox(max_lines=3), label="chat.draw_prompt")
                         self.draw_negative = lb.add(
                             gr.Textbox(max_lines=2), label="chat.draw_negative"
@@ -147,7 +152,8 @@ class ChatTab:
                                 gr.Number(value=0, precision=0), label="chat.draw_seed"
                             )
                         self.draw_btn = lb.add(
-                            gr.Button(variant="primary"), value="chat.draw_button"
+                            gr.Button(variant="primary", interactive=bool(cfg.model)),
+                            value="chat.draw_button",
                         )
                         self.gallery = lb.add(
                             gr.Gallery(columns=4, height=260, elem_id="chat-gallery"),
@@ -416,7 +422,7 @@ class ChatTab:
                     voice: Any = skip
                     made = (event.outcome.media if event.outcome else None) or []
                     speech = [m for m in made if m.kind == "speech" and m.key]
-                    if speech:
+                    if speech and speak:  # plays only with spoken replies on; else a click
                         path = self.services.media.artifact_path(str(speech[0].key))
                         voice = str(path) if path else skip
                     elif speak and event.reply:

@@ -179,3 +179,32 @@ def test_a_file_that_is_not_an_image_gets_one_clear_message(
         assert badges.count() == 0
         assert page.get_by_text("Error", exact=True).count() == 0
     assert _rows(slow_server)[0] == ("user", "What does it say?")
+
+
+@pytest.mark.browser
+def test_a_media_request_that_cannot_be_made_keeps_the_text_and_speech_waits_for_a_click(
+    slow_server: LiveServer,
+) -> None:
+    """The model asks for a picture with no image model set up, then speaks with spoken
+    replies off: the text is on screen, the picture is explained (how to turn drawing on),
+    and nothing plays by itself."""
+    backend: ScriptedBackend = slow_server.backend  # type: ignore[attr-defined]
+    backend.words, backend.delay_s = ['IMAGE!{"prompt": "a lighthouse at dusk"}'], 0.0
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        chat = page.locator("#chatbot")
+        page.fill("#chat-input textarea", "Draw me something")
+        page.click("#send")
+        chat.get_by_text("a lighthouse at dusk").wait_for(timeout=30_000)
+        chat.get_by_text("Media could not be made").click()  # unfold the explanation
+        chat.get_by_text("Drawing is not set up", exact=False).wait_for(timeout=10_000)
+        backend.words = ['SPEAK!{"text": "Hello from the lighthouse."}']
+        page.fill("#chat-input textarea", "Say hello")
+        page.click("#send")
+        chat.get_by_text("Hello from the lighthouse.").wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#send').innerText.trim() === 'Send'", timeout=120_000
+        )
+        chat.locator("audio").first.wait_for(state="attached", timeout=30_000)  # click to hear
+        assert page.locator("#voice-out audio").count() == 0  # nothing autoplays
+    assert not [r for r, text in _rows(slow_server) if r == "assistant" and not text.strip()]
