@@ -20,6 +20,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.stop": ("Стоп", "Stop"),
     "chat.queue": ("В очередь", "Queue"),
+    "chat.you": ("друг", "friend"),
     "chat.queued": (
         "Сообщение в очереди: отправлю его, как только допишу ответ (Стоп — прервать ответ).",
         "Your message is queued: it is sent as soon as the reply is finished"

@@ -235,14 +235,30 @@ class ChatService:
         language: str | None = None,
         cancel: threading.Event | None = None,
         meta: dict[str, object] | None = None,
+        greeting: str | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Answer a new user message. Validation and rate-limit errors raise before anything
-        is stored (at the first step of the iterator)."""
+        is stored (at the first step of the iterator).
+
+        `greeting`: the persona's first message the user saw on the empty chat (the card's
+        `first_mes` or an alternate greeting); a new conversation stores it first, so the
+        model and a reload see what the user answered to."""
         self.validate_message(text)
         self.admit(user_id)
         conv = await self.open_conversation(
             user_id, conversation_id, persona_id, title=_title_from(text)
         )
+        if conversation_id is None and greeting and greeting.strip():
+            await self.db.run(
+                self.messages.add,
+                conv.id,
+                user_id,
+                "assistant",
+                conv.persona_id or "assistant",
+                greeting.strip()[: self.limits.max_message_chars],
+                persona_id=conv.persona_id,
+                meta={"greeting": True},
+            )
         user_msg = await self.db.run(
             self.messages.add,
             conv.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,11 +15,12 @@ from app.composition import Services
 from app.i18n import t
 from app.services.errors import NotFound
 from app.services.turns import ChatEvent
+from app.soul.card import substitute_macros
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
 from app.ui.errors import failure_text, warn
 from app.ui.labels import Labels
-from app.ui.session import user_of
+from app.ui.session import current_login, user_of
 from config.errors import IkarError
 from media.markers import hide_partial_marker
 
@@ -161,6 +163,8 @@ class ChatTab:
                         )
         self.conv_id = gr.State(None)
         self.shown = gr.State(0)  # stored messages on screen, to spot unprompted ones
+        # The persona's greeting shown on an empty chat; stored first when the user answers.
+        self.greeting = gr.State("")
         # Browser tabs (gradio session hashes) with a turn in progress: a message sent
         # meanwhile waits for it instead of being dropped.
         self._busy: set[str] = set()
@@ -186,6 +190,7 @@ class ChatTab:
             self.persona,
             self.attach,
             self.speak_toggle,
+            self.greeting,
         ]
         # One event for Enter and the button. A send while the previous turn is running is
         # deferred by the browser ("always_last") and run, with the box's text, when that
@@ -228,14 +233,20 @@ class ChatTab:
         )
         self.new_btn.click(
             self.on_new,
-            [self.session],
-            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
+            [self.session, self.persona],
+            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown, self.greeting],
             api_visibility="private",
         )
         self.conversations.input(
             self.on_select,
-            [self.conversations, self.session],
-            [self.chatbot, self.conv_id, self.title, self.persona, self.shown],
+            [self.conversations, self.session, self.persona],
+            [self.chatbot, self.conv_id, self.title, self.persona, self.shown, self.greeting],
+            api_visibility="private",
+        )
+        self.persona.input(
+            self.on_persona,
+            [self.persona, self.session, self.conv_id],
+            [self.chatbot, self.greeting],
             api_visibility="private",
         )
         self.rename_btn.click(
@@ -246,8 +257,8 @@ class ChatTab:
         )
         self.delete_btn.click(
             self.on_delete,
-            [self.session, self.conv_id],
-            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
+            [self.session, self.conv_id, self.persona],
+            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown, self.greeting],
             api_visibility="private",
         )
         self.attach.upload(
@@ -348,6 +359,7 @@ class ChatTab:
             self.model_status,
             self.shown,
             self.persona,
+            self.greeting,
         ]
 
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
@@ -356,8 +368,11 @@ class ChatTab:
         history, shown = await self._history(user_id, conv_id, lang)
         choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
+        greeting = ""
         if not history or conv_id is None:
             conv_id = None
+            greeting = await self._greeting(self.services.defaults.persona, session)
+            history = _greeted(greeting)
         else:
             conv = await self.services.chat.get_conversation(user_id, conv_id)
             if conv.persona_id:
@@ -369,6 +384,7 @@ class ChatTab:
             self.model_status_text(lang),
             shown,
             persona,
+            greeting,
         ]
 
     async def on_poll(
@@ -463,10 +479,11 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        greeting: str | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[tuple[Any, ...]]:
-        turn = self._send(text, session, conv_id, persona_id, attach, speak, progress)
+        turn = self._send(text, session, conv_id, persona_id, attach, speak, greeting, progress)
         async for update in self._as_turn(turn, session, request):
             yield update
 
@@ -478,6 +495,7 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        greeting: str | None,
         progress: gr.Progress,
     ) -> AsyncIterator[tuple[Any, ...]]:
         skip = gr.skip()
@@ -500,6 +518,8 @@ class ChatTab:
                 return
             meta["attachment_text"] = read
         history, _ = await self._history(self.user(session), conv_id, lang)
+        if conv_id is None:
+            history = _greeted(greeting or "")
         history.append({"role": "user", "content": text})
         if meta.get("attachment_text"):
             history.append(
@@ -517,6 +537,7 @@ class ChatTab:
             persona_id=persona_id,
             language=lang,
             meta=meta,
+            greeting=greeting if conv_id is None else None,
         )
         async for update in self._run_turn(
             events, history, session, conv_id, text, speak, persona_id
@@ -603,6 +624,7 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        greeting: str | None = None,
         request: gr.Request | None = None,
     ) -> AsyncIterator[tuple[Any, ...]]:
         turn = self._edit(text, session, conv_id, persona_id, speak)
@@ -638,13 +660,44 @@ class ChatTab:
     def on_stop(self, session: dict[str, Any]) -> None:
         self.services.chat.stop(self.user(session))
 
-    async def on_new(self, session: dict[str, Any]) -> tuple[Any, ...]:
-        return [], None, await self._conversation_choices(self.user(session), None), "", 0
+    async def on_new(self, session: dict[str, Any], persona_id: str | None) -> tuple[Any, ...]:
+        greeting = await self._greeting(persona_id, session)
+        choices = await self._conversation_choices(self.user(session), None)
+        return _greeted(greeting), None, choices, "", 0, greeting
 
-    async def on_select(self, conv_id: str | None, session: dict[str, Any]) -> tuple[Any, ...]:
+    async def on_persona(
+        self, persona_id: str | None, session: dict[str, Any], conv_id: str | None
+    ) -> tuple[Any, Any]:
+        """Another persona on an empty chat: its greeting (mid-chat, the switch is recorded
+        with the next message)."""
+        if conv_id:
+            return gr.skip(), gr.skip()
+        greeting = await self._greeting(persona_id, session)
+        return _greeted(greeting), greeting
+
+    async def _greeting(self, persona_id: str | None, session: dict[str, Any]) -> str:
+        """The persona card's first message or one of its alternate greetings (SillyTavern's
+        `first_mes`, `alternate_greetings`), macros filled in; "" if it has none."""
+        try:
+            persona = await self.services.soul.get_persona_async(
+                persona_id or self.services.defaults.persona
+            )
+        except IkarError:
+            return ""
+        data = persona.card.data
+        options = [g for g in [data.first_mes, *data.alternate_greetings] if g and g.strip()]
+        if not options:
+            return ""
+        user_name = current_login() or t("chat.you", session.get("lang"))
+        return substitute_macros(random.choice(options), persona.name, user_name)
+
+    async def on_select(
+        self, conv_id: str | None, session: dict[str, Any], persona_id: str | None = None
+    ) -> tuple[Any, ...]:
         history, shown = await self._history(self.user(session), conv_id, session["lang"])
         title = ""
         persona: Any = gr.skip()
+        greeting = ""
         if conv_id:
             try:
                 conv = await self.services.chat.get_conversation(self.user(session), conv_id)
@@ -652,7 +705,10 @@ class ChatTab:
                 persona = conv.persona_id or gr.skip()
             except NotFound:
                 conv_id = None
-        return history, conv_id, title, persona, shown
+        if conv_id is None:
+            greeting = await self._greeting(persona_id, session)
+            history = _greeted(greeting)
+        return history, conv_id, title, persona, shown, greeting
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
         if conv_id:
@@ -661,14 +717,23 @@ class ChatTab:
                 await self.services.chat.rename_conversation(self.user(session), conv_id, title)
         return await self._conversation_choices(self.user(session), conv_id)
 
-    async def on_delete(self, session: dict[str, Any], conv_id: str | None) -> tuple[Any, ...]:
+    async def on_delete(
+        self, session: dict[str, Any], conv_id: str | None, persona_id: str | None = None
+    ) -> tuple[Any, ...]:
         if conv_id:
             try:
                 await self.services.chat.delete_conversation(self.user(session), conv_id)
                 gr.Info(t("chat.deleted", session["lang"]))
             except NotFound:
                 pass  # already gone (deleted in another tab)
-        return [], None, await self._conversation_choices(self.user(session), None), "", 0
+        greeting = await self._greeting(persona_id, session)
+        choices = await self._conversation_choices(self.user(session), None)
+        return _greeted(greeting), None, choices, "", 0, greeting
+
+
+def _greeted(greeting: str) -> ChatHistory:
+    """An empty chat: the persona's greeting, if it has one."""
+    return [{"role": "assistant", "content": greeting}] if greeting else []
 
 
 def _box(text: str) -> Any:

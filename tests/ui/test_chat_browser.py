@@ -54,7 +54,8 @@ def _rows(server: LiveServer) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for user in server.services.users.list():
         for conv in chat.conversations.list(user.id):
-            out += [(m.role, m.content) for m in chat.messages.list(user.id, conv.id)]
+            messages = chat.messages.list(user.id, conv.id)
+            out += [(m.role, m.content) for m in messages if not m.meta.get("greeting")]
     return out
 
 
@@ -208,3 +209,36 @@ def test_a_media_request_that_cannot_be_made_keeps_the_text_and_speech_waits_for
         chat.locator("audio").first.wait_for(state="attached", timeout=30_000)  # click to hear
         assert page.locator("#voice-out audio").count() == 0  # nothing autoplays
     assert not [r for r, text in _rows(slow_server) if r == "assistant" and not text.strip()]
+
+
+@pytest.mark.browser
+def test_the_personas_greeting_opens_a_new_conversation(slow_server: LiveServer) -> None:
+    """SillyTavern's `first_mes` (or an alternate greeting) greets an empty chat, another
+    persona greets with its own, and the greeting the user answered is stored first."""
+    soul = slow_server.services.soul
+    chatumba = soul.get_persona("chatumba").card.data
+    wren = soul.get_persona("wren").card.data
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        chat = page.locator("#chatbot")
+        first = chat.locator(".message-row.bot-row").first
+        first.wait_for(timeout=30_000)
+        options = [chatumba.first_mes, *chatumba.alternate_greetings]
+        assert any(g.split(".")[0] in first.inner_text() for g in options)
+        page.locator("#persona-select input").click()
+        page.get_by_role("option", name="Wren").click()
+        wren_options = [wren.first_mes, *wren.alternate_greetings]
+        page.wait_for_function(
+            "([sel, starts]) => starts.some(s => document.querySelector(sel)?.innerText"
+            ".includes(s))",
+            arg=["#chatbot .message-row.bot-row", [g[:20] for g in wren_options]],
+            timeout=30_000,
+        )
+        page.fill("#chat-input textarea", "Hi Wren!")
+        page.click("#send")
+        chat.get_by_text("word19").wait_for(timeout=60_000)
+    user = slow_server.services.users.list()[0]
+    conv = slow_server.services.chat.conversations.list(user.id)[0]
+    stored = slow_server.services.chat.messages.list(user.id, conv.id)
+    assert [m.role for m in stored] == ["assistant", "user", "assistant"]
+    assert stored[0].meta["greeting"] and stored[0].content in wren_options
