@@ -9,7 +9,7 @@ import gradio as gr
 
 from app.composition import Services
 from app.i18n import t
-from app.ui.errors import warn
+from app.ui.errors import warn, warning
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
@@ -45,7 +45,7 @@ class ChatMedia:
         try:
             data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
             if not await asyncio.to_thread(is_image, data):
-                gr.Warning(t("chat.not_an_image", lang))
+                warning(t("chat.not_an_image", lang), lang)
                 return None
             result = await self.services.media.ocr(
                 data, owner=self.user(session), progress=progress_bridge(progress)
@@ -54,7 +54,7 @@ class ChatMedia:
             warn(exc, lang)
             return None
         except OSError as exc:
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return None
         return result.text
 
@@ -70,7 +70,7 @@ class ChatMedia:
             return None
         if await asyncio.to_thread(is_image, data):
             return gr.skip()
-        gr.Warning(t("chat.not_an_image", session["lang"]))
+        warning(t("chat.not_an_image", session["lang"]), session["lang"])
         return None
 
     async def transcribe(
@@ -92,7 +92,7 @@ class ChatMedia:
             warn(exc, lang)
             return gr.skip(), None
         except OSError as exc:
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return gr.skip(), None
         text = f"{current.rstrip()} {heard.text}".strip() if current else heard.text
         return text, None
@@ -145,7 +145,7 @@ class ChatMedia:
     ) -> Any:
         lang = session["lang"]
         if not prompt or not prompt.strip():
-            gr.Warning(t("error.empty_message", lang))
+            warning(t("error.empty_message", lang), lang)
             return gr.skip()
         progress(0.0, desc=t("chat.drawing", lang))
         try:
@@ -164,7 +164,7 @@ class ChatMedia:
             warn(exc, lang)
             return gr.skip()
         except ValueError as exc:  # parameters out of range
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return gr.skip()
         items = [item for item in (gallery or [])]
         caption = f"{prompt[:60]} (seed {art.meta.get('seed')})"

@@ -12,13 +12,13 @@ from typing import Any
 import gradio as gr
 
 from app.composition import Services
-from app.i18n import t
+from app.i18n import MESSAGES, t
 from app.services.errors import NotFound
 from app.services.turns import ChatEvent
 from app.soul.card import substitute_macros
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
-from app.ui.errors import failure_text, warn
+from app.ui.errors import failure_text, info, warn, warning
 from app.ui.labels import Labels
 from app.ui.session import current_login, user_of
 from config.errors import IkarError
@@ -345,10 +345,13 @@ class ChatTab:
         label = profile.label if profile else status.model
         if status.state == "loading":
             pct = int(self.services.models.load_progress * 100)
-            return f"⏳ {t('chat.loading_model', lang)} {pct}%"
-        icon = {"ready": "🟢", "failed": "🔴", "unloaded": "⚪"}.get(status.state, "⚪")
+            return f"◌ {t('chat.loading_model', lang)} {pct}%"
+        # Text symbols, not emoji: they render where no emoji font is installed.
+        icon = {"ready": "●", "failed": "✕", "unloaded": "○"}.get(status.state, "○")
         detail = f" — {status.detail}" if status.detail else ""
-        return f"{icon} **{t('chat.model_status', lang)}:** {label} ({status.state}){detail}"
+        key = f"chat.state.{status.state}"
+        state = t(key, lang) if key in MESSAGES else status.state
+        return f"{icon} **{t('chat.model_status', lang)}:** {label} ({state}){detail}"
 
     # -- callbacks ---------------------------------------------------------------------
     def load_outputs(self) -> list[Any]:
@@ -455,8 +458,8 @@ class ChatTab:
                     )
                 elif event.type == "error" and event.failure is not None:
                     message = failure_text(event.failure, lang)
-                    gr.Warning(message)
-                    history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
+                    warning(message, lang)
+                    history[-1] = {"role": "assistant", "content": f"⚠ {message}"}
                     yield (  # the message is stored and shown: the box keeps any new draft
                         history,
                         skip,
@@ -500,7 +503,10 @@ class ChatTab:
     ) -> AsyncIterator[tuple[Any, ...]]:
         skip = gr.skip()
         if not session:  # Enter pressed before the page load signed this tab's session
-            gr.Warning(t("chat.still_loading", self.services.settings.language))
+            warning(
+                t("chat.still_loading", self.services.settings.language),
+                self.services.settings.language,
+            )
             yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
             return
         lang = session["lang"]
@@ -605,7 +611,7 @@ class ChatTab:
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
-            gr.Warning(t("error.nothing_to_regenerate", lang))
+            warning(t("error.nothing_to_regenerate", lang), lang)
             return
         history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
@@ -641,7 +647,7 @@ class ChatTab:
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
-            gr.Warning(t("error.nothing_to_edit", lang))
+            warning(t("error.nothing_to_edit", lang), lang)
             return
         history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
@@ -723,7 +729,7 @@ class ChatTab:
         if conv_id:
             try:
                 await self.services.chat.delete_conversation(self.user(session), conv_id)
-                gr.Info(t("chat.deleted", session["lang"]))
+                info(t("chat.deleted", session["lang"]), session["lang"])
             except NotFound:
                 pass  # already gone (deleted in another tab)
         greeting = await self._greeting(persona_id, session)
