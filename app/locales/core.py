@@ -23,6 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.stop": ("Стоп", "Stop"),
     "chat.queue": ("В очередь", "Queue"),
     "chat.you": ("друг", "friend"),
+    "chat.writing": (
+        "читает ваше сообщение и пишет ответ… {s} с",
+        "reading your message, writing… {s} s",
+    ),
     "chat.queued": (
         "Сообщение в очереди: отправлю его, как только допишу ответ (Стоп — прервать ответ).",
         "Your message is queued: it is sent as soon as the reply is finished"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -417,11 +418,19 @@ class ChatTab:
         lang = session["lang"]
         reply = ""
         skip = gr.skip()
+        started = time.monotonic()
+        waiting = False  # the reply's bubble shows the wait, until the first word
         try:
-            async for event in events:
+            async for event in _with_ticks(events, WAIT_TICK_S):
+                if event is None:  # still waiting for the first word: say so, with the time
+                    if waiting:
+                        history[-1] = _waiting(lang, time.monotonic() - started)
+                        yield history, skip, conv_id, skip, skip, skip, skip, skip
+                    continue
                 if event.type == "started":
                     conv_id = event.conversation_id
-                    history = [*history, {"role": "assistant", "content": "…"}]
+                    history = [*history, _waiting(lang, time.monotonic() - started)]
+                    waiting = True
                     yield (
                         history,
                         skip,
@@ -433,10 +442,12 @@ class ChatTab:
                         skip,
                     )
                 elif event.type == "token":
+                    waiting = False
                     reply += event.text
                     history[-1] = {"role": "assistant", "content": hide_partial_marker(reply)}
                     yield history, skip, conv_id, skip, skip, skip, skip, skip
                 elif event.type == "done":
+                    waiting = False
                     final, shown = await self._history(self.user(session), conv_id, lang)
                     voice: Any = skip
                     made = (event.outcome.media if event.outcome else None) or []
@@ -457,6 +468,7 @@ class ChatTab:
                         shown,
                     )
                 elif event.type == "error" and event.failure is not None:
+                    waiting = False
                     message = failure_text(event.failure, lang)
                     warning(message, lang)
                     history[-1] = {"role": "assistant", "content": f"⚠ {message}"}
@@ -735,6 +747,40 @@ class ChatTab:
         greeting = await self._greeting(persona_id, session)
         choices = await self._conversation_choices(self.user(session), None)
         return _greeted(greeting), None, choices, "", 0, greeting
+
+
+WAIT_TICK_S = 1.0
+
+
+def _waiting(lang: str, elapsed_s: float) -> dict[str, Any]:
+    """The reply's bubble before its first word: what is happening and for how long."""
+    text = t("chat.writing", lang, s=int(elapsed_s))
+    return {"role": "assistant", "content": f"*{text}*"}
+
+
+async def _with_ticks(
+    events: AsyncIterator[ChatEvent], every_s: float
+) -> AsyncIterator[ChatEvent | None]:
+    """`events`, with a None whenever `every_s` passes without one (to update a clock)."""
+    iterator = aiter(events)
+    pending: asyncio.Future[ChatEvent] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=every_s)
+            if not done:
+                yield None
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield event
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
 
 
 def _greeted(greeting: str) -> ChatHistory:

@@ -242,3 +242,19 @@ def test_the_personas_greeting_opens_a_new_conversation(slow_server: LiveServer)
     stored = slow_server.services.chat.messages.list(user.id, conv.id)
     assert [m.role for m in stored] == ["assistant", "user", "assistant"]
     assert stored[0].meta["greeting"] and stored[0].content in wren_options
+
+
+@pytest.mark.browser
+def test_waiting_for_the_first_word_says_what_happens_and_for_how_long(
+    slow_server: LiveServer,
+) -> None:
+    backend: ScriptedBackend = slow_server.backend  # type: ignore[attr-defined]
+    backend.words, backend.delay_s = [" Slow", " start."], 2.5
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        page.fill("#chat-input textarea", "Take your time")
+        page.click("#send")
+        chat = page.locator("#chatbot")
+        chat.get_by_text("writing… 2 s", exact=False).wait_for(timeout=30_000)
+        chat.get_by_text("Slow start.").wait_for(timeout=30_000)
+        assert chat.get_by_text("writing…", exact=False).count() == 0
