@@ -80,8 +80,9 @@ def launch(data_dir: Path, port: int, model: str) -> subprocess.Popen[str]:
     raise SystemExit("launch.py did not start within 180 s")
 
 
-def open_page(browser: Any, url: str, viewport: dict[str, int], lang: str) -> Any:
-    page = browser.new_page(viewport=viewport)
+def open_page(context: Any, url: str, viewport: dict[str, int], lang: str) -> Any:
+    page = context.new_page()
+    page.set_viewport_size(viewport)
     page.goto(url)
     page.wait_for_selector("#send:not([disabled])", timeout=120_000)
     page.get_by_label(LANG_LABELS[lang]).check()
@@ -108,11 +109,12 @@ def tour(url: str, out: Path, chat_first: bool) -> list[Path]:
     saved: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        context = browser.new_context()  # one browser user: its conversation everywhere
         try:
             context_done = False
             for lang in ("ru", "en"):
                 for form, viewport in WIDTHS.items():
-                    page = open_page(browser, url, viewport, lang)
+                    page = open_page(context, url, viewport, lang)
                     if chat_first and not context_done:
                         chat_once(page, lang)
                         context_done = True

@@ -3,6 +3,7 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     # key: (ru, en)
     "app.title": ("ИКАР — Чатумба", "IKAR — Chatumba"),
+    "app.name": ("ИКАР", "IKAR"),
     "app.language": ("Язык", "Language"),
     "toast.warning": ("Внимание", "Warning"),
     "toast.info": ("Сообщение", "Note"),
@@ -37,6 +38,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.new": ("Новый разговор", "New conversation"),
     "chat.rename": ("Переименовать", "Rename"),
     "chat.delete": ("Удалить", "Delete"),
+    "chat.delete_confirm": ("Точно удалить?", "Delete for good?"),
+    "chat.delete_confirm_hint": (
+        "Разговор удалится насовсем. Нажмите «Точно удалить?», чтобы подтвердить.",
+        "The conversation will be gone for good. Press “Delete for good?” to confirm.",
+    ),
     "chat.conversations": ("Разговоры", "Conversations"),
     "chat.title": ("Название", "Title"),
     "chat.persona": ("Персона", "Persona"),

@@ -15,6 +15,7 @@ from app.ui.memory_tab import MemoryTab
 from app.ui.session import browser_user
 from app.ui.soul_tab import SoulTab
 from app.ui.tab import UiTab
+from config.errors import IkarError
 
 
 def build_ui(services: Services) -> gr.Blocks:
@@ -29,7 +30,7 @@ def build_ui(services: Services) -> gr.Blocks:
         session = gr.BrowserState(
             None, storage_key="ikar_session", secret=services.session_signer.browser_secret
         )
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="app-header"):
             heading = gr.Markdown(f"## {t('app.title', default_lang)}", elem_id="app-title")
             lang = gr.Radio(
                 choices=[("Русский", "ru"), ("English", "en")],
@@ -61,19 +62,29 @@ def build_ui(services: Services) -> gr.Blocks:
                         show_progress="hidden",
                     )
 
-        def on_language(value: str, stored: dict[str, Any] | None) -> list[Any]:
+        def heading_for(persona_id: str | None, lang: str) -> str:
+            """The header names the persona being talked to."""
+            try:
+                name = services.soul.get_persona(persona_id or services.defaults.persona).name
+            except IkarError:
+                return f"## {t('app.title', lang)}"
+            return f"## {t('app.name', lang)} — {name}"
+
+        def on_language(
+            value: str, stored: dict[str, Any] | None, persona_id: str | None
+        ) -> list[Any]:
             new_session = {**(stored or {}), "lang": value}
             return [
                 new_session,
                 gr.update(label=t("app.language", value)),
-                f"## {t('app.title', value)}",
+                heading_for(persona_id, value),
                 chat.model_status_text(value),
                 *labels.updates(value),
             ]
 
         lang.input(
             on_language,
-            [lang, session],
+            [lang, session, chat.persona],
             [session, lang, heading, chat.model_status, *labels.components],
             api_visibility="private",
             queue=False,
@@ -108,6 +119,14 @@ def build_ui(services: Services) -> gr.Blocks:
             lambda: gr.update(interactive=True),
             None,
             [chat.send_btn],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
+        chat.persona.change(
+            lambda persona_id, s: heading_for(persona_id, (s or {}).get("lang", default_lang)),
+            [chat.persona, session],
+            [heading],
             api_visibility="private",
             queue=False,
             show_progress="hidden",

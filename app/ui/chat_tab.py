@@ -67,7 +67,8 @@ class ChatTab:
                 with gr.Row():
                     self.rename_btn = lb.add(gr.Button(size="sm"), value="chat.rename")
                     self.delete_btn = lb.add(
-                        gr.Button(size="sm", variant="stop"), value="chat.delete"
+                        gr.Button(size="sm", variant="stop", elem_id="delete-conversation"),
+                        value="chat.delete",
                     )
                 self.model_status = gr.Markdown(elem_id="model-status")
                 self.speak_toggle = lb.add(
@@ -90,7 +91,7 @@ class ChatTab:
                 )
                 # Shown while a message waits for the reply being written (see `on_queue`).
                 self.queued_note = gr.Markdown("", elem_id="queued-note")
-                with gr.Row():
+                with gr.Row(elem_id="chat-buttons"):
                     self.send_btn = lb.add(
                         gr.Button(variant="primary", elem_id="send", interactive=False),
                         value="chat.send",
@@ -166,6 +167,7 @@ class ChatTab:
         self.shown = gr.State(0)  # stored messages on screen, to spot unprompted ones
         # The persona's greeting shown on an empty chat; stored first when the user answers.
         self.greeting = gr.State("")
+        self.delete_armed = gr.State(False)
         # Browser tabs (gradio session hashes) with a turn in progress: a message sent
         # meanwhile waits for it instead of being dropped.
         self._busy: set[str] = set()
@@ -256,12 +258,32 @@ class ChatTab:
             [self.conversations],
             api_visibility="private",
         )
+        # Delete asks first: the first click arms the button ("Delete for good?"), the
+        # second deletes; anything else (another conversation, New) disarms it.
         self.delete_btn.click(
             self.on_delete,
-            [self.session, self.conv_id, self.persona],
-            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown, self.greeting],
+            [self.session, self.conv_id, self.persona, self.delete_armed],
+            [
+                self.chatbot,
+                self.conv_id,
+                self.conversations,
+                self.title,
+                self.shown,
+                self.greeting,
+                self.delete_btn,
+                self.delete_armed,
+            ],
             api_visibility="private",
         )
+        for disarm in (self.conversations.input, self.new_btn.click):
+            disarm(
+                lambda s: (gr.update(value=t("chat.delete", (s or {}).get("lang"))), False),
+                [self.session],
+                [self.delete_btn, self.delete_armed],
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
+            )
         self.attach.upload(
             self.media.check_image,
             [self.attach, self.session],
@@ -736,8 +758,18 @@ class ChatTab:
         return await self._conversation_choices(self.user(session), conv_id)
 
     async def on_delete(
-        self, session: dict[str, Any], conv_id: str | None, persona_id: str | None = None
+        self,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None = None,
+        armed: bool = True,
     ) -> tuple[Any, ...]:
+        lang = session["lang"]
+        if not conv_id:
+            return (*[gr.skip()] * 6, gr.skip(), False)
+        if not armed:  # the first click: ask
+            warning(t("chat.delete_confirm_hint", lang), lang)
+            return (*[gr.skip()] * 6, gr.update(value=t("chat.delete_confirm", lang)), True)
         if conv_id:
             try:
                 await self.services.chat.delete_conversation(self.user(session), conv_id)
@@ -746,7 +778,8 @@ class ChatTab:
                 pass  # already gone (deleted in another tab)
         greeting = await self._greeting(persona_id, session)
         choices = await self._conversation_choices(self.user(session), None)
-        return _greeted(greeting), None, choices, "", 0, greeting
+        button = gr.update(value=t("chat.delete", lang))
+        return _greeted(greeting), None, choices, "", 0, greeting, button, False
 
 
 WAIT_TICK_S = 1.0

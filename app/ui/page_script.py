@@ -30,8 +30,11 @@ PAGE_CSS = """
 #queued-note { color: var(--body-text-color-subdued); font-style: italic; }
 #app-title h2 { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
 @media (max-width: 700px) {
-  /* A phone: the chat first, its controls (conversations, persona) under it. */
-  #chat-layout { flex-direction: column-reverse; }
+  /* A phone: the title on its own line, the chat first, its controls under it. */
+  #app-header { flex-wrap: wrap; }
+  #app-header > * { min-width: 100% !important; }
   #app-title h2 { font-size: 1.25rem; }
+  #chat-layout { flex-direction: column-reverse; }
+  #chat-buttons > button { min-width: 40% !important; }
 }
 """

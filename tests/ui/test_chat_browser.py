@@ -234,6 +234,7 @@ def test_the_personas_greeting_opens_a_new_conversation(slow_server: LiveServer)
             arg=["#chatbot .message-row.bot-row", [g[:20] for g in wren_options]],
             timeout=30_000,
         )
+        page.locator("#app-title").get_by_text("IKAR — Wren").wait_for(timeout=10_000)
         page.fill("#chat-input textarea", "Hi Wren!")
         page.click("#send")
         chat.get_by_text("word19").wait_for(timeout=60_000)
@@ -258,3 +259,22 @@ def test_waiting_for_the_first_word_says_what_happens_and_for_how_long(
         chat.get_by_text("writing… 2 s", exact=False).wait_for(timeout=30_000)
         chat.get_by_text("Slow start.").wait_for(timeout=30_000)
         assert chat.get_by_text("writing…", exact=False).count() == 0
+
+
+@pytest.mark.browser
+def test_deleting_a_conversation_asks_first(slow_server: LiveServer) -> None:
+    backend: ScriptedBackend = slow_server.backend  # type: ignore[attr-defined]
+    backend.words, backend.delay_s = [" Noted."], 0.0
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        page.fill("#chat-input textarea", "Keep this")
+        page.click("#send")
+        page.locator("#chatbot").get_by_text("Noted.").wait_for(timeout=30_000)
+        page.click("#delete-conversation")
+        page.get_by_role("button", name="Delete for good?").wait_for(timeout=10_000)
+        page.wait_for_timeout(500)
+        assert _rows(slow_server) == [("user", "Keep this"), ("assistant", "Noted.")]
+        page.click("#delete-conversation")
+        page.get_by_role("button", name="Delete", exact=True).wait_for(timeout=10_000)
+        page.locator("#chatbot").get_by_text("Keep this").wait_for(state="detached")
+    assert _rows(slow_server) == []
