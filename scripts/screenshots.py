@@ -95,11 +95,9 @@ def chat_once(page: Any, lang: str) -> None:
     text = "Привет! Как дела?" if lang == "ru" else "Hello! How are you today?"
     page.fill("#chat-input textarea", text)
     page.click("#send")
-    page.wait_for_function(
-        f"() => document.querySelector('#send').innerText.trim() === {t('chat.send', lang)!r}"
-        " && document.querySelectorAll('#chatbot .message-row.user-row').length > 0",
-        timeout=600_000,
-    )
+    label = "() => document.querySelector('#send').innerText.trim() === "
+    page.wait_for_function(label + repr(t("chat.queue", lang)), timeout=60_000)  # started
+    page.wait_for_function(label + repr(t("chat.send", lang)), timeout=900_000)  # answered
 
 
 def tour(url: str, out: Path, chat_first: bool) -> list[Path]:

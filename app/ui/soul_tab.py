@@ -331,6 +331,7 @@ class SoulTab:
                             for lang in ("ru", "en")
                         },
                         x_title=" ",
+                        x_axis_format="%H:%M",  # a 24-hour clock, never ".800"
                         y_title=" ",
                         color_title=" ",
                         show_label=True,
