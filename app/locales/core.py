@@ -24,6 +24,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.stop": ("Стоп", "Stop"),
     "chat.queue": ("В очередь", "Queue"),
     "chat.you": ("друг", "friend"),
+    "chat.persona_switched": (
+        "— дальше разговор ведёт {name} —",
+        "— {name} takes over the conversation —",
+    ),
     "chat.writing": (
         "читает ваше сообщение и пишет ответ… {s} с",
         "reading your message, writing… {s} s",

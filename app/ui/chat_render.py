@@ -15,11 +15,26 @@ ArtifactPath = Callable[[str], Path | None]
 MAX_MEMORY_LINES = 6
 
 
-def to_chatbot(messages: list[Message], lang: str, artifact_path: ArtifactPath) -> ChatHistory:
+def to_chatbot(
+    messages: list[Message],
+    lang: str,
+    artifact_path: ArtifactPath,
+    persona_name: Callable[[str], str] | None = None,
+) -> ChatHistory:
     out: ChatHistory = []
     last_role: str | None = None
     for m in messages:
         if m.role == "system":
+            switch = m.meta.get("persona_switch")
+            if switch and switch.get("to"):  # a persona switch mid-chat shows where it happened
+                to = str(switch["to"])
+                name = persona_name(to) if persona_name else to
+                out.append(
+                    {
+                        "role": "assistant",
+                        "content": f"*{t('chat.persona_switched', lang, name=name)}*",
+                    }
+                )
             continue
         if m.role == "user":
             if last_role == "user":  # its reply failed: two messages, never one merged turn

@@ -360,7 +360,14 @@ class ChatTab:
         if not conv_id:
             return [], 0
         msgs = await self.services.chat.list_messages(user_id, conv_id)  # [] if not theirs
-        return to_chatbot(msgs, lang, self.services.media.artifact_path), len(msgs)
+        shown = to_chatbot(msgs, lang, self.services.media.artifact_path, self._persona_name)
+        return shown, len(msgs)
+
+    def _persona_name(self, persona_id: str) -> str:
+        try:
+            return self.services.soul.get_persona(persona_id).name  # cached by the soul
+        except IkarError:
+            return persona_id
 
     def model_status_text(self, lang: str) -> str:
         status = self.services.models.status()

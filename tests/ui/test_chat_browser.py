@@ -238,10 +238,23 @@ def test_the_personas_greeting_opens_a_new_conversation(slow_server: LiveServer)
         page.fill("#chat-input textarea", "Hi Wren!")
         page.click("#send")
         chat.get_by_text("word19").wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#send').innerText.trim() === 'Send'", timeout=60_000
+        )
+        # A persona switch mid-chat shows in the chat, where it happened.
+        page.locator("#persona-select input").click()
+        page.get_by_role("option", name="Wren").wait_for()
+        page.get_by_role("option").filter(has_text="Чатумба").click()
+        page.locator("#app-title").get_by_text("IKAR — Чатумба").wait_for(timeout=10_000)
+        page.fill("#chat-input textarea", "And now?")
+        page.click("#send")
+        chat.get_by_text("Чатумба takes over the conversation", exact=False).wait_for(
+            timeout=30_000
+        )
     user = slow_server.services.users.list()[0]
     conv = slow_server.services.chat.conversations.list(user.id)[0]
     stored = slow_server.services.chat.messages.list(user.id, conv.id)
-    assert [m.role for m in stored] == ["assistant", "user", "assistant"]
+    assert [m.role for m in stored][:3] == ["assistant", "user", "assistant"]
     assert stored[0].meta["greeting"] and stored[0].content in wren_options
 
 
