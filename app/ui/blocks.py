@@ -41,26 +41,41 @@ def build_ui(services: Services) -> gr.Blocks:
                 min_width=240,
             )
         chat = ChatTab(services, labels, session)
+        soul = SoulTab(services, labels, session)
         # Each tab is one class in its own module (see app/ui/tab.py); add new ones here.
         tabs: list[UiTab] = [
             chat,
-            SoulTab(services, labels, session),
+            soul,
             MemoryTab(services, labels, session),
             AdminTab(services, labels, session),
         ]
+
+        def recolour(event: Any) -> Any:
+            """Then the soul plot's colours for the session's language (see plot_colors)."""
+            return event.then(
+                soul.plot_colors,
+                [session],
+                [soul.history_plot],
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
+            )
+
         with gr.Tabs():
             for tab in tabs:
                 with gr.Tab(t(tab.title_key, default_lang), id=tab.tab_id) as block:
                     labels.add(block, label=tab.title_key)
                     tab.build()
                 if tab is not chat:  # show what changed in the chat meanwhile
-                    block.select(
+                    selected = block.select(
                         tab.on_load,
                         [session],
                         tab.load_outputs(),
                         api_visibility="private",
                         show_progress="hidden",
                     )
+                    if tab is soul:
+                        recolour(selected)
 
         def heading_for(persona_id: str | None, lang: str) -> str:
             """The header names the persona being talked to."""
@@ -110,12 +125,13 @@ def build_ui(services: Services) -> gr.Blocks:
 
         # Send stays disabled until the load signed this tab's session: a click before
         # that would reach the chat without a user (Enter is guarded in ChatTab.on_send).
-        blocks.load(
+        loaded = blocks.load(
             on_load,
             [session],
             [session, lang, heading, *load_outputs, *labels.components],
             api_visibility="private",
-        ).then(
+        )
+        recolour(loaded).then(
             lambda: gr.update(interactive=True),
             None,
             [chat.send_btn],

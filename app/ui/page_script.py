@@ -23,10 +23,30 @@ PAGE_JS = """
   };
   window.addEventListener("keydown", onKey, true);
   window.addEventListener("keypress", onKey, true);
+  // The UI language on <html>, for the style sheet's translated toast titles.
+  setInterval(() => {
+    const lang = document.querySelector("#ui-language input:checked")?.value;
+    if (lang && document.documentElement.dataset.uiLang !== lang) {
+      document.documentElement.dataset.uiLang = lang;
+      document.documentElement.lang = lang;
+    }
+  }, 300);
 }
 """
 
-PAGE_CSS = """
+# gradio titles its toasts with their English type ("Warning") whatever `title=` says; in
+# Russian the style sheet writes the Russian word over it.
+_TOAST_TITLES_RU = {"warning": "Внимание", "info": "Сообщение", "error": "Ошибка"}
+_TOAST_CSS = "".join(
+    f'html[data-ui-lang="ru"] .toast-title.{kind} {{ visibility: hidden; position: relative; }}\n'
+    f'html[data-ui-lang="ru"] .toast-title.{kind}::before '
+    f'{{ content: "{word}"; visibility: visible; position: absolute; left: 0; }}\n'
+    for kind, word in _TOAST_TITLES_RU.items()
+)
+
+PAGE_CSS = (
+    _TOAST_CSS
+    + """
 #queued-note { color: var(--body-text-color-subdued); font-style: italic; }
 #app-title h2 { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
 @media (max-width: 700px) {
@@ -38,3 +58,4 @@ PAGE_CSS = """
   #chat-buttons > button { min-width: 40% !important; }
 }
 """
+)

@@ -531,6 +531,14 @@ class SoulTab:
         ]
 
     # -- callbacks ---------------------------------------------------------------------
+    def plot_colors(self, session: dict[str, Any] | None) -> Any:
+        """The plot's colours keyed by the series names of the session's language, sent after
+        each load: gradio's LinePlot keeps its colour domain when only the data changes, so
+        after a language switch the lines vanished and the legend stayed in the old
+        language; a new colour map redraws it."""
+        lang = _lang(session)
+        return gr.update(color_map={t(f"soul.{s}", lang): _COLORS[s] for s in HISTORY_SERIES})
+
     def load_outputs(self) -> list[Any]:
         return [self.persona, *self.view_outputs, *self.editor_outputs]
 
