@@ -96,8 +96,13 @@ def chat_once(page: Any, lang: str) -> None:
     page.fill("#chat-input textarea", text)
     page.click("#send")
     label = "() => document.querySelector('#send').innerText.trim() === "
-    page.wait_for_function(label + repr(t("chat.queue", lang)), timeout=60_000)  # started
-    page.wait_for_function(label + repr(t("chat.send", lang)), timeout=900_000)  # answered
+    for _ in range(3):  # a busy machine can time the small model out: ask again
+        page.wait_for_function(label + repr(t("chat.queue", lang)), timeout=60_000)  # started
+        page.wait_for_function(label + repr(t("chat.send", lang)), timeout=900_000)  # ended
+        if not page.locator("#chatbot").get_by_text(t("chat.no_reply", lang)).count():
+            if not page.locator("#chatbot").get_by_text("⚠").count():
+                return
+        page.click("#regenerate")
 
 
 def tour(url: str, out: Path, chat_first: bool) -> list[Path]:

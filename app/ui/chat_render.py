@@ -20,7 +20,10 @@ def to_chatbot(
     lang: str,
     artifact_path: ArtifactPath,
     persona_name: Callable[[str], str] | None = None,
+    answering: bool = False,
 ) -> ChatHistory:
+    """`answering`: a reply to the last message is being written now (else a last message
+    without a reply is marked as such, not left looking ignored)."""
     out: ChatHistory = []
     last_role: str | None = None
     for m in messages:
@@ -61,6 +64,8 @@ def to_chatbot(
             content = f"{content} *{t('chat.cut_short', lang)}*"
         out.append({"role": "assistant", "content": content})
         out.extend(media_messages(m.meta.get("media") or [], lang, artifact_path))
+    if last_role == "user" and not answering:
+        out.append({"role": "assistant", "content": f"*{t('chat.no_reply', lang)}*"})
     return out
 
 

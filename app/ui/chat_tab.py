@@ -355,12 +355,18 @@ class ChatTab:
         return gr.update(choices=choices, value=selected if selected in ids else None)
 
     async def _history(
-        self, user_id: str, conv_id: str | None, lang: str
+        self, user_id: str, conv_id: str | None, lang: str, answering: bool = False
     ) -> tuple[ChatHistory, int]:
         if not conv_id:
             return [], 0
         msgs = await self.services.chat.list_messages(user_id, conv_id)  # [] if not theirs
-        shown = to_chatbot(msgs, lang, self.services.media.artifact_path, self._persona_name)
+        shown = to_chatbot(
+            msgs,
+            lang,
+            self.services.media.artifact_path,
+            self._persona_name,
+            answering=answering or self.services.chat.is_running(user_id),
+        )
         return shown, len(msgs)
 
     def _persona_name(self, persona_id: str) -> str:
