@@ -99,9 +99,10 @@ def chat_once(page: Any, lang: str) -> None:
     for _ in range(3):  # a busy machine can time the small model out: ask again
         page.wait_for_function(label + repr(t("chat.queue", lang)), timeout=60_000)  # started
         page.wait_for_function(label + repr(t("chat.send", lang)), timeout=900_000)  # ended
-        if not page.locator("#chatbot").get_by_text(t("chat.no_reply", lang)).count():
-            if not page.locator("#chatbot").get_by_text("⚠").count():
-                return
+        chat = page.locator("#chatbot")
+        failed = chat.get_by_text(t("chat.no_reply", lang)).count() or chat.get_by_text("⚠").count()
+        if not failed:
+            return
         page.click("#regenerate")
 
 
