@@ -620,7 +620,8 @@ class ChatTab:
             first = True
             async for update in updates:
                 pairs = zip(latest, update, strict=True)
-                latest = [old if new == skip else new for old, new in pairs]
+                # Copies: gradio takes the value out of an update dict as it sends it.
+                latest = [old if new == skip else _copied(new) for old, new in pairs]
                 if first:
                     yield (*update, gr.update(value=t("chat.queue", lang)), "")
                     first = False
@@ -832,6 +833,10 @@ async def _with_ticks(
 def _greeted(greeting: str) -> ChatHistory:
     """An empty chat: the persona's greeting, if it has one."""
     return [{"role": "assistant", "content": greeting}] if greeting else []
+
+
+def _copied(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _box(text: str) -> Any:
