@@ -28,6 +28,7 @@ from app.security.exposure import exposure_check
 from app.security.limits import BodySizeLimitMiddleware
 from app.security.login_throttle import LoginThrottleMiddleware
 from app.ui.blocks import build_ui
+from app.ui.page_script import PAGE_CSS, PAGE_JS
 from config.settings import Settings
 
 LOGIN_MESSAGE = (
@@ -94,6 +95,8 @@ def create_app(
         if uses_accounts
         else None,
         max_file_size=settings.max_upload_bytes,
+        js=PAGE_JS,
+        css=PAGE_CSS,
     )
     # gradio checks that every file input names a file uploaded to its upload folder (and
     # every file output one the app may serve) only once it "has launched"; mounting never

@@ -100,3 +100,19 @@ def is_blank(picture: object) -> bool:
     """Whether the picture is one flat colour (nothing to read: engines can skip it)."""
     low, high = picture.convert("L").getextrema()  # type: ignore[attr-defined]
     return bool(low == high)
+
+
+def is_image(data: bytes) -> bool:
+    """Whether `data` opens as an image in an allowed format (the header and structure are
+    checked; nothing is decoded): the chat refuses anything else before it is sent."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                allowed = image.format in ALLOWED_FORMATS
+                image.verify()
+    except Exception:  # Pillow raises many kinds for garbage
+        return False
+    return allowed

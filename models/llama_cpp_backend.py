@@ -359,6 +359,9 @@ class LlamaCppBackend(ProfileLimits):
                 if first is None:
                     first = time.perf_counter() - started
                 completion += 1
+                # The time limit counts from the last token: a long reply that keeps
+                # coming is not cut, a model that falls silent is.
+                deadline = time.perf_counter() + self.profile.timeout_s
                 yield StreamChunk(text=text, model=self.name)
         self._tracker.touch()
         if prompt is not None:

@@ -246,6 +246,7 @@ class OpenAICompatBackend(ProfileLimits):
                     if first is None:
                         first = time.perf_counter() - started
                     completion += 1
+                    deadline = time.perf_counter() + self.profile.timeout_s  # from the last token
                     yield StreamChunk(text=text, model=self.name)
         usage = Usage(
             prompt_tokens=usage_prompt,

@@ -3,7 +3,10 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     # key: (ru, en)
     "app.title": ("ИКАР — Чатумба", "IKAR — Chatumba"),
+    "app.name": ("ИКАР", "IKAR"),
     "app.language": ("Язык", "Language"),
+    "toast.warning": ("Внимание", "Warning"),
+    "toast.info": ("Сообщение", "Note"),
     "tab.chat": ("Чат", "Chat"),
     "tab.soul": ("Душа", "Soul"),
     "tab.memory": ("Память", "Memory"),
@@ -19,11 +22,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The page is still loading: your message stays in the box, send it in a moment.",
     ),
     "chat.stop": ("Стоп", "Stop"),
+    "chat.queue": ("В очередь", "Queue"),
+    "chat.you": ("друг", "friend"),
+    "chat.persona_switched": (
+        "— дальше разговор ведёт {name} —",
+        "— {name} takes over the conversation —",
+    ),
+    "chat.writing": (
+        "читает ваше сообщение и пишет ответ… {s} с",
+        "reading your message, writing… {s} s",
+    ),
+    "chat.queued": (
+        "Сообщение в очереди: отправлю его, как только допишу ответ (Стоп — прервать ответ).",
+        "Your message is queued: it is sent as soon as the reply is finished"
+        " (Stop cuts the reply short).",
+    ),
     "chat.regenerate": ("Переписать ответ", "Regenerate"),
     "chat.edit_last": ("Изменить последнее", "Edit last message"),
     "chat.new": ("Новый разговор", "New conversation"),
     "chat.rename": ("Переименовать", "Rename"),
     "chat.delete": ("Удалить", "Delete"),
+    "chat.delete_confirm": ("Точно удалить?", "Delete for good?"),
+    "chat.delete_confirm_hint": (
+        "Разговор удалится насовсем. Нажмите «Точно удалить?», чтобы подтвердить.",
+        "The conversation will be gone for good. Press “Delete for good?” to confirm.",
+    ),
     "chat.conversations": ("Разговоры", "Conversations"),
     "chat.title": ("Название", "Title"),
     "chat.persona": ("Персона", "Persona"),
@@ -32,19 +55,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Загружаю модель… (первый запуск собирает её из пакетов)",
         "Loading the model… (the first start assembles it from packages)",
     ),
+    "chat.state.ready": ("готова", "ready"),
+    "chat.state.loading": ("загружается", "loading"),
+    "chat.state.failed": ("ошибка", "failed"),
+    "chat.state.unloaded": (
+        "не загружена (загрузится с первым сообщением)",
+        "not loaded yet (loads with the first message)",
+    ),
     "chat.thinking": ("Думаю…", "Thinking…"),
     "chat.stopped": ("(остановлено)", "(stopped)"),
+    "chat.cut_short": ("(ответ прерван)", "(reply cut short)"),
+    "chat.no_reply": (
+        "(ответа нет: модель не справилась — «Переписать ответ» попробует снова)",
+        "(no reply: the model failed — Regenerate tries again)",
+    ),
     "chat.deleted": ("Разговор удалён", "Conversation deleted"),
     "chat.empty_history": (
         "Здесь пока пусто. Напишите первое сообщение!",
         "Nothing here yet. Send the first message!",
     ),
+    "chat.not_an_image": (
+        "Это не картинка. Прикрепите файл PNG, JPEG, WebP, BMP, GIF или TIFF.",
+        "This is not an image. Attach a PNG, JPEG, WebP, BMP, GIF or TIFF file.",
+    ),
     "chat.attach_image": ("Картинка (текст с неё прочитаю)", "Image (I will read its text)"),
-    "chat.attachment_text": ("📄 Текст с картинки", "📄 Text from the image"),
+    "chat.attachment_text": ("Текст с картинки", "Text from the image"),
     "chat.reading_image": ("Читаю текст на картинке…", "Reading the text in the image…"),
-    "chat.remembered": ("🧠 Вспомнилось", "🧠 Remembered"),
-    "chat.wrote_first": ("💭 написала сама, без вашего сообщения", "💭 wrote first, unprompted"),
-    "chat.media_failed": ("⚠️ Не вышло сделать медиа", "⚠️ Media could not be made"),
+    "chat.remembered": ("Вспомнилось", "Remembered"),
+    "chat.wrote_first": ("написала сама, без вашего сообщения", "wrote first, unprompted"),
+    "chat.media_failed": ("Не вышло сделать медиа", "Media could not be made"),
+    "chat.image_not_set_up": (
+        "Рисование не настроено. Чтобы включить: "
+        "IKAR_MEDIA__IMAGE__MODEL=<папка модели diffusers>.",
+        "Drawing is not set up. To turn it on: "
+        "IKAR_MEDIA__IMAGE__MODEL=<a diffusers model folder>.",
+    ),
     "chat.speak_replies": ("Озвучивать ответы", "Speak replies"),
     "chat.voice_out": (
         "Голос (нажмите на ответ, чтобы прослушать)",
@@ -52,7 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.mic": ("Сказать голосом", "Say it aloud"),
     "chat.transcribing": ("Расшифровываю речь…", "Transcribing…"),
-    "chat.draw": ("🎨 Нарисовать", "🎨 Draw a picture"),
+    "chat.draw": ("Нарисовать", "Draw a picture"),
     "chat.draw_prompt": ("Что нарисовать", "What to draw"),
     "chat.draw_negative": ("Чего избегать", "What to avoid"),
     "chat.draw_width": ("Ширина", "Width"),
@@ -62,7 +107,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.draw_button": ("Нарисовать", "Draw"),
     "chat.gallery": ("Галерея", "Gallery"),
     "chat.drawing": ("Рисую…", "Drawing…"),
-    "chat.media_tools": ("🎙️ Голос, картинки, рисование", "🎙️ Voice, images, drawing"),
+    "chat.media_tools": ("Голос, картинки, рисование", "Voice, images, drawing"),
     "error.session_invalid": (
         "Сессия недействительна: обновите страницу.",
         "Invalid session: please reload the page.",
@@ -102,7 +147,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Модель занята: в очереди уже {waiting} запросов. Повторите чуть позже.",
         "The model is busy: {waiting} requests are already waiting. Try again shortly.",
     ),
-    "chat.queued": (
+    "chat.queue_position": (
         "В очереди к модели: {position}-й",
         "Waiting for the model: number {position} in line",
     ),

@@ -253,9 +253,14 @@ class ChatService:
         language: str | None = None,
         cancel: threading.Event | None = None,
         meta: dict[str, object] | None = None,
+        greeting: str | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Answer a new user message. Validation, rate-limit and full-line errors raise
-        before anything is stored (at the first step of the iterator)."""
+        before anything is stored (at the first step of the iterator).
+
+        `greeting`: the persona's first message the user saw on the empty chat (the card's
+        `first_mes` or an alternate greeting); a new conversation stores it first, so the
+        model and a reload see what the user answered to."""
         self.validate_message(text)
         self.admit(user_id)
         ticket = self._enter_line()
@@ -263,6 +268,17 @@ class ChatService:
             conv = await self.open_conversation(
                 user_id, conversation_id, persona_id, title=_title_from(text)
             )
+            if conversation_id is None and greeting and greeting.strip():
+                await self.db.run(
+                    self.messages.add,
+                    conv.id,
+                    user_id,
+                    "assistant",
+                    conv.persona_id or "assistant",
+                    greeting.strip()[: self.limits.max_message_chars],
+                    persona_id=conv.persona_id,
+                    meta={"greeting": True},
+                )
             user_msg = await self.db.run(
                 self.messages.add,
                 conv.id,
@@ -415,13 +431,14 @@ class ChatService:
         if shown_position:
             yield ChatEvent(type="queued", conversation_id=conv.id, position=shown_position)
         backend = self.models.backend()
+        reply_text = ""
+        usage: Usage | None = None
+        stopped = False
+        cut_short: TurnFailure | None = None
         try:
             for hook in self.hooks:
                 await _call(hook.before_prompt, ctx)
-            reply_text = ""
             shown = ""
-            usage: Usage | None = None
-            stopped = False
             if ctx.canned_reply is not None:
                 reply_text = ctx.canned_reply
                 yield ChatEvent(type="token", conversation_id=conv.id, text=reply_text)
@@ -460,17 +477,23 @@ class ChatService:
             log.warning("chat turn failed: %s", exc)
             if self.on_generation:
                 self.on_generation(failure.code, None)
-            yield ChatEvent(
-                type="error",
-                conversation_id=conv.id,
-                user_message_id=user_msg.id,
-                failure=failure,
-            )
-            return
+            if not reply_text.strip():
+                yield ChatEvent(
+                    type="error",
+                    conversation_id=conv.id,
+                    user_message_id=user_msg.id,
+                    failure=failure,
+                )
+                return
+            # A reply cut short (the model fell silent, crashed mid-way): what was written is
+            # kept, stored and marked, never thrown away.
+            cut_short, stopped = failure, True
         for hook in self.hooks:
             reply_text = await _call(hook.transform_reply, ctx, reply_text)
         outcome = ctx.outcome()
         meta: dict[str, Any] = {"stopped": True} if stopped else {}
+        if cut_short is not None:
+            meta = {"cut_short": cut_short.code}
         # What the UI shows with the reply after a reload: the reaction and what was recalled.
         if outcome.reaction is not None:
             meta["reaction"] = outcome.reaction
@@ -502,7 +525,7 @@ class ChatService:
                 assistant.id,
                 {**assistant.meta, "media": outcome.media_wire()},
             )
-        if self.on_generation:
+        if self.on_generation and cut_short is None:
             self.on_generation("ok", usage)
         yield ChatEvent(
             type="done",

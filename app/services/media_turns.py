@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from app.errors import messages
+from app.errors import message, messages
+from app.i18n import LANGS, t
 from app.services.turns import MediaResult, TurnContext, TurnSlot
 from app.soul import SoulManager
 from app.storage.records import Message
@@ -79,9 +80,12 @@ class MediaTurnHook:
         clean, requests = parse_markers(reply)
         ctx.media.requests = requests[:MAX_REQUESTS_PER_REPLY]
         if not clean.strip():
-            # Small models sometimes answer with a SPEAK marker alone: what they say aloud
-            # is the reply, so the chat shows it too instead of an empty bubble.
-            clean = " ".join(r.text for r in requests if isinstance(r, SpeakRequest)).strip()
+            # Small models sometimes answer with a marker alone: what they say aloud (or
+            # what they meant to draw) is the reply, so the chat shows it too instead of an
+            # empty bubble, whether or not the media can be made.
+            said = " ".join(r.text for r in requests if isinstance(r, SpeakRequest)).strip()
+            drawn = "; ".join(r.prompt for r in requests if isinstance(r, ImageRequest))
+            clean = said or (f"*{drawn.strip()}*" if drawn.strip() else "")
         return clean
 
     async def after_reply(self, ctx: TurnContext, reply: Message) -> None:
@@ -89,11 +93,27 @@ class MediaTurnHook:
             return
         produced: list[MediaResult] = []
         for request in ctx.media.requests:
+            if isinstance(request, ImageRequest) and not self.media.config.image.model:
+                # Not set up: say how to set it up, in the user's language; the text stays.
+                produced.append(
+                    MediaResult(
+                        kind=request.kind,
+                        prompt=request.prompt,
+                        error=t("chat.image_not_set_up", ctx.language),
+                        messages={lang: t("chat.image_not_set_up", lang) for lang in LANGS},
+                    )
+                )
+                continue
             try:
                 produced.append(await self._make(ctx, request))
-            except MediaError as exc:  # e.g. no image model configured: say so, keep the reply
+            except MediaError as exc:  # a failed engine: say so, keep the reply
+                log.warning("media for a reply failed: %s", exc)
                 produced.append(
-                    MediaResult(kind=request.kind, error=str(exc), messages=messages(exc))
+                    MediaResult(
+                        kind=request.kind,
+                        error=message(exc, ctx.language),
+                        messages=messages(exc),
+                    )
                 )
         ctx.media.results = produced
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import gradio as gr
@@ -9,11 +10,12 @@ import gradio as gr
 from app.composition import Services
 from app.i18n import t
 from app.services.media_turns import speak_as_persona
-from app.ui.errors import warn
+from app.ui.errors import warn, warning
 from app.ui.session import user_of
 from app.ui.uploads import uploaded_bytes
 from config.errors import IkarError
 from config.validation import check_text
+from media.image_input import is_image
 from media.images.base import ImageParams
 
 
@@ -44,6 +46,9 @@ class ChatMedia:
         progress(0.0, desc=t("chat.reading_image", lang))
         try:
             data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+            if not await asyncio.to_thread(is_image, data):
+                warning(t("chat.not_an_image", lang), lang)
+                return None
             result = await self.services.media.ocr(
                 data, owner=self.user(session), progress=progress_bridge(progress)
             )
@@ -51,9 +56,24 @@ class ChatMedia:
             warn(exc, lang)
             return None
         except OSError as exc:
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return None
         return result.text
+
+    async def check_image(self, path: str | None, session: dict[str, Any] | None) -> Any:
+        """Right after an upload: a file that is not an image is refused at once, with one
+        clear message, and taken out of the box."""
+        if not path or not session:
+            return gr.skip()
+        try:
+            data = await uploaded_bytes(path, self.services.settings.max_upload_bytes)
+        except IkarError as exc:
+            warn(exc, session["lang"])
+            return None
+        if await asyncio.to_thread(is_image, data):
+            return gr.skip()
+        warning(t("chat.not_an_image", session["lang"]), session["lang"])
+        return None
 
     async def transcribe(
         self,
@@ -74,7 +94,7 @@ class ChatMedia:
             warn(exc, lang)
             return gr.skip(), None
         except OSError as exc:
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return gr.skip(), None
         text = f"{current.rstrip()} {heard.text}".strip() if current else heard.text
         return text, None
@@ -136,7 +156,7 @@ class ChatMedia:
     ) -> Any:
         lang = session["lang"]
         if not prompt or not prompt.strip():
-            gr.Warning(t("error.empty_message", lang))
+            warning(t("error.empty_message", lang), lang)
             return gr.skip()
         progress(0.0, desc=t("chat.drawing", lang))
         try:
@@ -157,7 +177,7 @@ class ChatMedia:
             warn(exc, lang)
             return gr.skip()
         except ValueError as exc:  # parameters out of range
-            gr.Warning(t("error.media_failed", lang, detail=str(exc)))
+            warning(t("error.media_failed", lang, detail=str(exc)), lang)
             return gr.skip()
         items = [item for item in (gallery or [])]
         caption = f"{prompt[:60]} (seed {art.meta.get('seed')})"

@@ -15,17 +15,40 @@ ArtifactPath = Callable[[str], Path | None]
 MAX_MEMORY_LINES = 6
 
 
-def to_chatbot(messages: list[Message], lang: str, artifact_path: ArtifactPath) -> ChatHistory:
+def to_chatbot(
+    messages: list[Message],
+    lang: str,
+    artifact_path: ArtifactPath,
+    persona_name: Callable[[str], str] | None = None,
+    answering: bool = False,
+) -> ChatHistory:
+    """`answering`: a reply to the last message is being written now (else a last message
+    without a reply is marked as such, not left looking ignored)."""
     out: ChatHistory = []
+    last_role: str | None = None
     for m in messages:
         if m.role == "system":
+            switch = m.meta.get("persona_switch")
+            if switch and switch.get("to"):  # a persona switch mid-chat shows where it happened
+                to = str(switch["to"])
+                name = persona_name(to) if persona_name else to
+                out.append(
+                    {
+                        "role": "assistant",
+                        "content": f"*{t('chat.persona_switched', lang, name=name)}*",
+                    }
+                )
             continue
         if m.role == "user":
+            if last_role == "user":  # its reply failed: two messages, never one merged turn
+                out.append({"role": "assistant", "content": f"*{t('chat.no_reply', lang)}*"})
+            last_role = "user"
             out.append({"role": "user", "content": m.content})
             attached = m.meta.get("attachment_text")
             if attached:
                 out.append(_folded("user", t("chat.attachment_text", lang), str(attached)))
             continue
+        last_role = "assistant"
         memories = m.meta.get("memories") or []
         if memories:
             lines = "\n".join(
@@ -37,8 +60,12 @@ def to_chatbot(messages: list[Message], lang: str, artifact_path: ArtifactPath) 
             content = f"*{t('chat.wrote_first', lang)}*\n\n{content}"
         if m.meta.get("stopped"):
             content = f"{content} {t('chat.stopped', lang)}"
+        if m.meta.get("cut_short"):
+            content = f"{content} *{t('chat.cut_short', lang)}*"
         out.append({"role": "assistant", "content": content})
         out.extend(media_messages(m.meta.get("media") or [], lang, artifact_path))
+    if last_role == "user" and not answering:
+        out.append({"role": "assistant", "content": f"*{t('chat.no_reply', lang)}*"})
     return out
 
 

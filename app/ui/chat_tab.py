@@ -3,21 +3,25 @@ image reading and drawing."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
 
 from app.composition import Services
-from app.i18n import t
+from app.i18n import MESSAGES, t
 from app.services.errors import NotFound
 from app.services.turns import ChatEvent
+from app.soul.card import substitute_macros
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
-from app.ui.errors import failure_text, warn
+from app.ui.errors import failure_text, info, warn, warning
 from app.ui.labels import Labels
-from app.ui.session import user_of
+from app.ui.session import current_login, user_of
 from config.errors import IkarError
 from config.validation import displayable
 from media.markers import hide_partial_marker
@@ -38,7 +42,7 @@ class ChatTab:
     # -- layout ------------------------------------------------------------------------
     def build(self) -> None:
         lb = self.labels
-        with gr.Row():
+        with gr.Row(elem_id="chat-layout"):
             with gr.Column(scale=1, min_width=240):
                 self.persona = lb.add(
                     gr.Dropdown(
@@ -64,7 +68,8 @@ class ChatTab:
                 with gr.Row():
                     self.rename_btn = lb.add(gr.Button(size="sm"), value="chat.rename")
                     self.delete_btn = lb.add(
-                        gr.Button(size="sm", variant="stop"), value="chat.delete"
+                        gr.Button(size="sm", variant="stop", elem_id="delete-conversation"),
+                        value="chat.delete",
                     )
                 self.model_status = gr.Markdown(elem_id="model-status")
                 self.speak_toggle = lb.add(
@@ -85,7 +90,9 @@ class ChatTab:
                     label="chat.input",
                     placeholder="chat.placeholder",
                 )
-                with gr.Row():
+                # Shown while a message waits for the reply being written (see `on_queue`).
+                self.queued_note = gr.Markdown("", elem_id="queued-note")
+                with gr.Row(elem_id="chat-buttons"):
                     self.send_btn = lb.add(
                         gr.Button(variant="primary", elem_id="send", interactive=False),
                         value="chat.send",
@@ -100,10 +107,14 @@ class ChatTab:
                 with gr.Accordion(open=False, elem_id="media-tools") as tools:
                     lb.add(tools, label="chat.media_tools")
                     with gr.Row():
+                        # A file box, not gr.Image: gradio's image box refuses a
+                        # non-image in English before any handler runs, and a text file
+                        # renamed .png failed the whole send with bare "Error" badges.
+                        # `check_image` refuses non-images in the user's language.
                         self.attach = lb.add(
-                            gr.Image(
+                            gr.File(
                                 type="filepath",
-                                sources=["upload", "clipboard"],
+                                file_count="single",
                                 height=160,
                                 elem_id="chat-attach",
                             ),
@@ -120,6 +131,11 @@ class ChatTab:
                     with gr.Accordion(open=False) as draw_box:
                         lb.add(draw_box, label="chat.draw")
                         cfg = self.services.settings.media.image
+                        if not cfg.model:  # not set up: say so and how, not an empty gallery
+                            lb.add(
+                                gr.Markdown(elem_id="draw-not-set-up"),
+                                value="chat.image_not_set_up",
+                            )
                         self.draw_prompt = lb.add(gr.Textbox(max_lines=3), label="chat.draw_prompt")
                         self.draw_negative = lb.add(
                             gr.Textbox(max_lines=2), label="chat.draw_negative"
@@ -141,7 +157,8 @@ class ChatTab:
                                 gr.Number(value=0, precision=0), label="chat.draw_seed"
                             )
                         self.draw_btn = lb.add(
-                            gr.Button(variant="primary"), value="chat.draw_button"
+                            gr.Button(variant="primary", interactive=bool(cfg.model)),
+                            value="chat.draw_button",
                         )
                         self.gallery = lb.add(
                             gr.Gallery(columns=4, height=260, elem_id="chat-gallery"),
@@ -149,6 +166,12 @@ class ChatTab:
                         )
         self.conv_id = gr.State(None)
         self.shown = gr.State(0)  # stored messages on screen, to spot unprompted ones
+        # The persona's greeting shown on an empty chat; stored first when the user answers.
+        self.greeting = gr.State("")
+        self.delete_armed = gr.State(False)
+        # Browser tabs (gradio session hashes) with a turn in progress: a message sent
+        # meanwhile waits for it instead of being dropped.
+        self._busy: set[str] = set()
         self._wire()
 
     def _wire(self) -> None:
@@ -161,6 +184,8 @@ class ChatTab:
             self.attach,
             self.voice_out,
             self.shown,
+            self.send_btn,
+            self.queued_note,
         ]
         send_inputs = [
             self.textbox,
@@ -169,9 +194,30 @@ class ChatTab:
             self.persona,
             self.attach,
             self.speak_toggle,
+            self.greeting,
         ]
-        self.textbox.submit(self.on_send, send_inputs, turn_outputs, api_name="send_message")
-        self.send_btn.click(self.on_send, send_inputs, turn_outputs, api_visibility="private")
+        # One event for Enter and the button. A send while the previous turn is running is
+        # deferred by the browser ("always_last") and run, with the box's text, when that
+        # turn ends; meanwhile `on_queue` locks the box with the text in it and says so.
+        send_triggers: list[Any] = [self.textbox.submit, self.send_btn.click]
+        gr.on(
+            send_triggers,
+            self.on_send,
+            send_inputs,
+            turn_outputs,
+            api_name="send_message",
+            trigger_mode="always_last",
+            show_progress_on=[self.chatbot],
+        )
+        gr.on(
+            send_triggers,
+            self.on_queue,
+            [self.textbox, self.session],
+            [self.textbox, self.queued_note],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         self.stop_btn.click(
             self.on_stop, [self.session], None, api_visibility="private", queue=False
         )
@@ -180,18 +226,31 @@ class ChatTab:
             [self.session, self.conv_id, self.persona, self.speak_toggle],
             turn_outputs,
             api_name="regenerate",
+            show_progress_on=[self.chatbot],
         )
-        self.edit_btn.click(self.on_edit, send_inputs, turn_outputs, api_name="edit_last")
+        self.edit_btn.click(
+            self.on_edit,
+            send_inputs,
+            turn_outputs,
+            api_name="edit_last",
+            show_progress_on=[self.chatbot],
+        )
         self.new_btn.click(
             self.on_new,
-            [self.session],
-            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
+            [self.session, self.persona],
+            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown, self.greeting],
             api_visibility="private",
         )
         self.conversations.input(
             self.on_select,
-            [self.conversations, self.session],
-            [self.chatbot, self.conv_id, self.title, self.persona, self.shown],
+            [self.conversations, self.session, self.persona],
+            [self.chatbot, self.conv_id, self.title, self.persona, self.shown, self.greeting],
+            api_visibility="private",
+        )
+        self.persona.input(
+            self.on_persona,
+            [self.persona, self.session, self.conv_id],
+            [self.chatbot, self.greeting],
             api_visibility="private",
         )
         self.rename_btn.click(
@@ -200,11 +259,38 @@ class ChatTab:
             [self.conversations],
             api_visibility="private",
         )
+        # Delete asks first: the first click arms the button ("Delete for good?"), the
+        # second deletes; anything else (another conversation, New) disarms it.
         self.delete_btn.click(
             self.on_delete,
-            [self.session, self.conv_id],
-            [self.chatbot, self.conv_id, self.conversations, self.title, self.shown],
+            [self.session, self.conv_id, self.persona, self.delete_armed],
+            [
+                self.chatbot,
+                self.conv_id,
+                self.conversations,
+                self.title,
+                self.shown,
+                self.greeting,
+                self.delete_btn,
+                self.delete_armed,
+            ],
             api_visibility="private",
+        )
+        for disarm in (self.conversations.input, self.new_btn.click):
+            disarm(
+                lambda s: (gr.update(value=t("chat.delete", (s or {}).get("lang"))), False),
+                [self.session],
+                [self.delete_btn, self.delete_armed],
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
+            )
+        self.attach.upload(
+            self.media.check_image,
+            [self.attach, self.session],
+            [self.attach],
+            api_visibility="private",
+            show_progress="hidden",
         )
         for event in (self.mic.stop_recording, self.mic.upload):
             event(
@@ -270,12 +356,25 @@ class ChatTab:
         return gr.update(choices=choices, value=selected if selected in ids else None)
 
     async def _history(
-        self, user_id: str, conv_id: str | None, lang: str
+        self, user_id: str, conv_id: str | None, lang: str, answering: bool = False
     ) -> tuple[ChatHistory, int]:
         if not conv_id:
             return [], 0
         msgs = await self.services.chat.list_messages(user_id, conv_id)  # [] if not theirs
-        return to_chatbot(msgs, lang, self.services.media.artifact_path), len(msgs)
+        shown = to_chatbot(
+            msgs,
+            lang,
+            self.services.media.artifact_path,
+            self._persona_name,
+            answering=answering or self.services.chat.is_running(user_id),
+        )
+        return shown, len(msgs)
+
+    def _persona_name(self, persona_id: str) -> str:
+        try:
+            return self.services.soul.get_persona(persona_id).name  # cached by the soul
+        except IkarError:
+            return persona_id
 
     def model_status_text(self, lang: str) -> str:
         status = self.services.models.status()
@@ -283,10 +382,13 @@ class ChatTab:
         label = profile.label if profile else status.model
         if status.state == "loading":
             pct = int(self.services.models.load_progress * 100)
-            return f"⏳ {t('chat.loading_model', lang)} {pct}%"
-        icon = {"ready": "🟢", "failed": "🔴", "unloaded": "⚪"}.get(status.state, "⚪")
+            return f"◌ {t('chat.loading_model', lang)} {pct}%"
+        # Text symbols, not emoji: they render where no emoji font is installed.
+        icon = {"ready": "●", "failed": "✕", "unloaded": "○"}.get(status.state, "○")
         detail = f" — {status.detail}" if status.detail else ""
-        return f"{icon} **{t('chat.model_status', lang)}:** {label} ({status.state}){detail}"
+        key = f"chat.state.{status.state}"
+        state = t(key, lang) if key in MESSAGES else status.state
+        return f"{icon} **{t('chat.model_status', lang)}:** {label} ({state}){detail}"
 
     # -- callbacks ---------------------------------------------------------------------
     def load_outputs(self) -> list[Any]:
@@ -297,6 +399,7 @@ class ChatTab:
             self.model_status,
             self.shown,
             self.persona,
+            self.greeting,
         ]
 
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
@@ -305,8 +408,11 @@ class ChatTab:
         history, shown = await self._history(user_id, conv_id, lang)
         choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
+        greeting = ""
         if not history or conv_id is None:
             conv_id = None
+            greeting = await self._greeting(self.services.defaults.persona, session)
+            history = _greeted(greeting)
         else:
             conv = await self.services.chat.get_conversation(user_id, conv_id)
             if conv.persona_id:
@@ -318,6 +424,7 @@ class ChatTab:
             self.model_status_text(lang),
             shown,
             persona,
+            greeting,
         ]
 
     async def on_poll(
@@ -347,14 +454,28 @@ class ChatTab:
         lang = session["lang"]
         reply = ""
         skip = gr.skip()
+        started = time.monotonic()
+        waiting = False  # the reply's bubble shows the wait, until the first word
+        position = 0  # where the turn stands in the model's line (0: its turn)
         try:
-            async for event in events:
-                if event.type == "started":
+            async for event in _with_ticks(events, WAIT_TICK_S):
+                if event is None:  # still waiting for the first word: say so, with the time
+                    if waiting:
+                        history[-1] = _waiting(lang, time.monotonic() - started, position)
+                        yield history, skip, conv_id, skip, skip, skip, skip, skip
+                    continue
+                if event.type == "queued":  # others are ahead: say where this one stands
+                    position = event.position or 0
+                    if waiting:
+                        history[-1] = _waiting(lang, time.monotonic() - started, position)
+                        yield history, skip, conv_id, skip, skip, skip, skip, skip
+                elif event.type == "started":
                     conv_id = event.conversation_id
-                    history = [*history, {"role": "assistant", "content": "…"}]
+                    history = [*history, _waiting(lang, time.monotonic() - started)]
+                    waiting = True
                     yield (
                         history,
-                        "",
+                        skip,
                         conv_id,
                         skip,
                         self.model_status_text(lang),
@@ -363,15 +484,17 @@ class ChatTab:
                         skip,
                     )
                 elif event.type == "token":
+                    waiting = False
                     reply += event.text
                     history[-1] = {"role": "assistant", "content": hide_partial_marker(reply)}
-                    yield history, "", conv_id, skip, skip, skip, skip, skip
+                    yield history, skip, conv_id, skip, skip, skip, skip, skip
                 elif event.type == "done":
+                    waiting = False
                     final, shown = await self._history(self.user(session), conv_id, lang)
                     voice: Any = skip
                     made = (event.outcome.media if event.outcome else None) or []
                     speech = [m for m in made if m.kind == "speech" and m.key]
-                    if speech:
+                    if speech and speak:  # plays only with spoken replies on; else a click
                         path = self.services.media.artifact_path(str(speech[0].key))
                         voice = str(path) if path else skip
                     elif speak and event.reply:  # in the voice of the persona that answered
@@ -379,7 +502,7 @@ class ChatTab:
                         voice = await self.media.speak(event.reply, who, session) or skip
                     yield (
                         final,
-                        "",
+                        skip,
                         conv_id,
                         await self._conversation_choices(self.user(session), conv_id),
                         self.model_status_text(lang),
@@ -388,12 +511,13 @@ class ChatTab:
                         shown,
                     )
                 elif event.type == "error" and event.failure is not None:
+                    waiting = False
                     message = failure_text(event.failure, lang)
-                    gr.Warning(message)
-                    history[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
-                    yield (
+                    warning(message, lang)
+                    history[-1] = {"role": "assistant", "content": f"⚠ {message}"}
+                    yield (  # the message is stored and shown: the box keeps any new draft
                         history,
-                        typed,
+                        skip,
                         conv_id,
                         skip,
                         self.model_status_text(lang),
@@ -403,7 +527,7 @@ class ChatTab:
                     )
         except IkarError as exc:  # refused before anything was stored: the text stays
             warn(exc, lang)
-            yield skip, displayable(typed), conv_id, skip, skip, skip, skip, skip
+            yield skip, _box(displayable(typed)), conv_id, skip, skip, skip, skip, skip
 
     async def on_send(
         self,
@@ -413,28 +537,50 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        greeting: str | None = None,
+        request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._send(text, session, conv_id, persona_id, attach, speak, greeting, progress)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _send(
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        attach: str | None,
+        speak: bool,
+        greeting: str | None,
+        progress: gr.Progress,
     ) -> AsyncIterator[tuple[Any, ...]]:
         skip = gr.skip()
         if not session:  # Enter pressed before the page load signed this tab's session
-            gr.Warning(t("chat.still_loading", self.services.settings.language))
-            yield skip, text, conv_id, skip, skip, skip, skip, skip
+            warning(
+                t("chat.still_loading", self.services.settings.language),
+                self.services.settings.language,
+            )
+            yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
             return
         lang = session["lang"]
         try:
             self.services.chat.validate_message(text)
         except IkarError as exc:
             warn(exc, lang)
-            yield skip, displayable(text), conv_id, skip, skip, skip, skip, skip
+            yield skip, _box(displayable(text)), conv_id, skip, skip, skip, skip, skip
             return
         meta: dict[str, object] = {}
         if attach:
             read = await self.media.read_image(attach, session, progress)
             if read is None:
-                yield skip, text, conv_id, skip, skip, skip, skip, skip
+                yield skip, _box(text), conv_id, skip, skip, skip, skip, skip
                 return
             meta["attachment_text"] = read
         history, _ = await self._history(self.user(session), conv_id, lang)
+        if conv_id is None:
+            history = _greeted(greeting or "")
         history.append({"role": "user", "content": text})
         if meta.get("attachment_text"):
             history.append(
@@ -444,7 +590,7 @@ class ChatTab:
                     "metadata": {"title": t("chat.attachment_text", lang)},
                 }
             )
-        yield history, "", conv_id, skip, skip, None, skip, skip
+        yield history, _box(""), conv_id, skip, skip, None, skip, skip
         events = self.services.chat.send(
             self.user(session),
             text,
@@ -452,18 +598,76 @@ class ChatTab:
             persona_id=persona_id,
             language=lang,
             meta=meta,
+            greeting=greeting if conv_id is None else None,
         )
         async for update in self._run_turn(
             events, history, session, conv_id, text, speak, persona_id
         ):
             yield update
 
+    async def _as_turn(
+        self,
+        updates: AsyncIterator[tuple[Any, ...]],
+        session: dict[str, Any] | None,
+        request: gr.Request | None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Run one turn of this browser tab at a time, with Send turned into "Queue" while
+        it runs; a message queued meanwhile (`on_queue`) is sent when it ends."""
+        skip = gr.skip()
+        lang = (session or {}).get("lang") or self.services.settings.language
+        key = request.session_hash if request is not None else None
+        if key:
+            while key in self._busy:  # e.g. Send pressed while Regenerate runs
+                await asyncio.sleep(0.2)
+            self._busy.add(key)
+        # The last update repeats the latest value of each output, so an API client's
+        # result is the turn's final state; not the box (cleared at the start, it may hold
+        # a new draft now) nor the voice (it would play again).
+        latest: list[Any] = [skip] * 8
+        try:
+            first = True
+            async for update in updates:
+                pairs = zip(latest, update, strict=True)
+                # Copies: gradio takes the value out of an update dict as it sends it.
+                latest = [old if new == skip else _copied(new) for old, new in pairs]
+                if first:
+                    yield (*update, gr.update(value=t("chat.queue", lang)), "")
+                    first = False
+                else:
+                    yield (*update, skip, skip)
+        finally:
+            if key:
+                self._busy.discard(key)
+        latest[1] = latest[6] = skip
+        yield (*latest, gr.update(value=t("chat.send", lang)), skip)
+
+    def on_queue(
+        self, text: str, session: dict[str, Any] | None, request: gr.Request
+    ) -> tuple[Any, Any]:
+        """A message sent while this tab's reply is being written: it stays in the box, the
+        box is locked and says it is queued; the deferred send takes it from there."""
+        if not session or not (text or "").strip() or request.session_hash not in self._busy:
+            return gr.skip(), gr.skip()
+        return gr.update(interactive=False), t("chat.queued", session["lang"])
+
     async def on_regenerate(
+        self,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        speak: bool,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._regenerate(session, conv_id, persona_id, speak)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _regenerate(
         self, session: dict[str, Any], conv_id: str | None, persona_id: str | None, speak: bool
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
-            gr.Warning(t("error.nothing_to_regenerate", lang))
+            warning(t("error.nothing_to_regenerate", lang), lang)
             return
         history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
@@ -482,10 +686,24 @@ class ChatTab:
         persona_id: str | None,
         attach: str | None,
         speak: bool,
+        greeting: str | None = None,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        turn = self._edit(text, session, conv_id, persona_id, speak)
+        async for update in self._as_turn(turn, session, request):
+            yield update
+
+    async def _edit(
+        self,
+        text: str,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None,
+        speak: bool,
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = session["lang"]
         if not conv_id:
-            gr.Warning(t("error.nothing_to_edit", lang))
+            warning(t("error.nothing_to_edit", lang), lang)
             return
         history, _ = await self._history(self.user(session), conv_id, lang)
         while history and history[-1]["role"] == "assistant":
@@ -493,6 +711,8 @@ class ChatTab:
         while history and history[-1]["role"] == "user":
             history.pop()
         history.append({"role": "user", "content": text})
+        skip = gr.skip()
+        yield history, _box(""), conv_id, skip, skip, skip, skip, skip
         events = self.services.chat.edit_last(self.user(session), conv_id, text, language=lang)
         async for update in self._run_turn(
             events, history, session, conv_id, text, speak, persona_id
@@ -502,13 +722,44 @@ class ChatTab:
     def on_stop(self, session: dict[str, Any]) -> None:
         self.services.chat.stop(self.user(session))
 
-    async def on_new(self, session: dict[str, Any]) -> tuple[Any, ...]:
-        return [], None, await self._conversation_choices(self.user(session), None), "", 0
+    async def on_new(self, session: dict[str, Any], persona_id: str | None) -> tuple[Any, ...]:
+        greeting = await self._greeting(persona_id, session)
+        choices = await self._conversation_choices(self.user(session), None)
+        return _greeted(greeting), None, choices, "", 0, greeting
 
-    async def on_select(self, conv_id: str | None, session: dict[str, Any]) -> tuple[Any, ...]:
+    async def on_persona(
+        self, persona_id: str | None, session: dict[str, Any], conv_id: str | None
+    ) -> tuple[Any, Any]:
+        """Another persona on an empty chat: its greeting (mid-chat, the switch is recorded
+        with the next message)."""
+        if conv_id:
+            return gr.skip(), gr.skip()
+        greeting = await self._greeting(persona_id, session)
+        return _greeted(greeting), greeting
+
+    async def _greeting(self, persona_id: str | None, session: dict[str, Any]) -> str:
+        """The persona card's first message or one of its alternate greetings (SillyTavern's
+        `first_mes`, `alternate_greetings`), macros filled in; "" if it has none."""
+        try:
+            persona = await self.services.soul.get_persona_async(
+                persona_id or self.services.defaults.persona
+            )
+        except IkarError:
+            return ""
+        data = persona.card.data
+        options = [g for g in [data.first_mes, *data.alternate_greetings] if g and g.strip()]
+        if not options:
+            return ""
+        user_name = current_login() or t("chat.you", session.get("lang"))
+        return substitute_macros(random.choice(options), persona.name, user_name)
+
+    async def on_select(
+        self, conv_id: str | None, session: dict[str, Any], persona_id: str | None = None
+    ) -> tuple[Any, ...]:
         history, shown = await self._history(self.user(session), conv_id, session["lang"])
         title = ""
         persona: Any = gr.skip()
+        greeting = ""
         if conv_id:
             try:
                 conv = await self.services.chat.get_conversation(self.user(session), conv_id)
@@ -516,7 +767,10 @@ class ChatTab:
                 persona = conv.persona_id or gr.skip()
             except NotFound:
                 conv_id = None
-        return history, conv_id, title, persona, shown
+        if conv_id is None:
+            greeting = await self._greeting(persona_id, session)
+            history = _greeted(greeting)
+        return history, conv_id, title, persona, shown, greeting
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
         if conv_id:
@@ -525,11 +779,77 @@ class ChatTab:
                 await self.services.chat.rename_conversation(self.user(session), conv_id, title)
         return await self._conversation_choices(self.user(session), conv_id)
 
-    async def on_delete(self, session: dict[str, Any], conv_id: str | None) -> tuple[Any, ...]:
+    async def on_delete(
+        self,
+        session: dict[str, Any],
+        conv_id: str | None,
+        persona_id: str | None = None,
+        armed: bool = True,
+    ) -> tuple[Any, ...]:
+        lang = session["lang"]
+        if not conv_id:
+            return (*[gr.skip()] * 6, gr.skip(), False)
+        if not armed:  # the first click: ask
+            warning(t("chat.delete_confirm_hint", lang), lang)
+            return (*[gr.skip()] * 6, gr.update(value=t("chat.delete_confirm", lang)), True)
         if conv_id:
             try:
                 await self.services.chat.delete_conversation(self.user(session), conv_id)
-                gr.Info(t("chat.deleted", session["lang"]))
+                info(t("chat.deleted", session["lang"]), session["lang"])
             except NotFound:
                 pass  # already gone (deleted in another tab)
-        return [], None, await self._conversation_choices(self.user(session), None), "", 0
+        greeting = await self._greeting(persona_id, session)
+        choices = await self._conversation_choices(self.user(session), None)
+        button = gr.update(value=t("chat.delete", lang))
+        return _greeted(greeting), None, choices, "", 0, greeting, button, False
+
+
+WAIT_TICK_S = 1.0
+
+
+def _waiting(lang: str, elapsed_s: float, position: int = 0) -> dict[str, Any]:
+    """The reply's bubble before its first word: what is happening and for how long, and
+    the place in the model's line while others are ahead."""
+    text = t("chat.writing", lang, s=int(elapsed_s))
+    if position > 0:
+        text = f"{t('chat.queue_position', lang, position=position)} · {text}"
+    return {"role": "assistant", "content": f"*{text}*"}
+
+
+async def _with_ticks(
+    events: AsyncIterator[ChatEvent], every_s: float
+) -> AsyncIterator[ChatEvent | None]:
+    """`events`, with a None whenever `every_s` passes without one (to update a clock)."""
+    iterator = aiter(events)
+    pending: asyncio.Future[ChatEvent] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=every_s)
+            if not done:
+                yield None
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield event
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+
+
+def _greeted(greeting: str) -> ChatHistory:
+    """An empty chat: the persona's greeting, if it has one."""
+    return [{"role": "assistant", "content": greeting}] if greeting else []
+
+
+def _copied(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
+def _box(text: str) -> Any:
+    """The message box's new value, unlocked (it is locked while a message is queued)."""
+    return gr.update(value=text, interactive=True)

@@ -17,8 +17,18 @@ from config.errors import IkarError
 def warn(exc: IkarError, lang: str | None) -> str:
     """Show `exc` as a warning toast; returns the text (for a status line)."""
     text = message(exc, lang)
-    gr.Warning(text)
+    warning(text, lang)
     return text
+
+
+def warning(text: str, lang: str | None) -> None:
+    """A warning toast titled in the user's language (gradio's own title is English)."""
+    gr.Warning(text, title=t("toast.warning", lang))
+
+
+def info(text: str, lang: str | None) -> None:
+    """An information toast titled in the user's language."""
+    gr.Info(text, title=t("toast.info", lang))
 
 
 def failure_text(failure: TurnFailure, lang: str | None) -> str:

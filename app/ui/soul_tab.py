@@ -342,6 +342,7 @@ class SoulTab:
                             for lang in ("ru", "en")
                         },
                         x_title=" ",
+                        x_axis_format="%H:%M",  # a 24-hour clock, never ".800"
                         y_title=" ",
                         color_title=" ",
                         show_label=True,
@@ -595,6 +596,14 @@ class SoulTab:
         ]
 
     # -- callbacks ---------------------------------------------------------------------
+    def plot_colors(self, session: dict[str, Any] | None) -> Any:
+        """The plot's colours keyed by the series names of the session's language, sent after
+        each load: gradio's LinePlot keeps its colour domain when only the data changes, so
+        after a language switch the lines vanished and the legend stayed in the old
+        language; a new colour map redraws it."""
+        lang = _lang(session)
+        return gr.update(color_map={t(f"soul.{s}", lang): _COLORS[s] for s in HISTORY_SERIES})
+
     def load_outputs(self) -> list[Any]:
         return [self.persona, *self.view_outputs, *self.editor_outputs]
 

@@ -17,7 +17,7 @@ class ScriptedBackend:
     def __init__(
         self, words: list[str] | None = None, error: LLMError | None = None, delay_s: float = 0.0
     ) -> None:
-        self.words = words or ["Hello", " from", " the", " script"]
+        self.words = ["Hello", " from", " the", " script"] if words is None else words
         self.error = error
         self.delay_s = delay_s
         self.prompts: list[list[ChatMessage]] = []

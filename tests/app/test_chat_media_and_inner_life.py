@@ -140,7 +140,7 @@ def test_browser_attach_image_and_see_its_text_used(settings: Settings, tmp_path
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         page.locator("#media-tools").get_by_role("button").first.click()
         page.locator("#chat-attach input[type=file]").set_input_files(str(image))
-        page.wait_for_selector("#chat-attach img", timeout=30_000)
+        page.locator("#chat-attach").get_by_text("note.png").wait_for(timeout=30_000)
         page.fill("#chat-input textarea", "What is written here?")
         page.click("#send")
         page.locator("#chatbot").get_by_text("Room 42").first.wait_for(timeout=120_000)

@@ -19,7 +19,9 @@ def test_gradio_client_sends_a_message(live_server: LiveServer) -> None:
         "Hello there!", session, "chatumba", None, False, api_name="/send_message"
     )
     chatbot, textbox, conversations = result[0], result[1], result[2]
-    assert textbox == ""
+    # The box was cleared when the turn started; the final update leaves it alone (the user
+    # may be typing the next message by then).
+    assert textbox in ("", {"__type__": "update"})
     conv_id = conversations["value"]
     assert [conv_id] == [c[1] for c in conversations["choices"]]
     assert chatbot[0]["role"] == "user"

@@ -67,9 +67,10 @@ def test_the_chat_rate_limit_applies_to_the_ui_too(make_settings: Any) -> None:
     first = asyncio.run(_all(tab.on_send("one", session, None, "chatumba", None, False)))
     conv_id = first[-1][2]
     assert conv_id and "Hello there" in str(first[-1][0])
+    assert first[-1][8]["value"] == "Send"  # it read "Queue" during the reply
     with pytest.warns(UserWarning, match="Too many requests"):
         second = asyncio.run(_all(tab.on_send("two", session, conv_id, "chatumba", None, False)))
-    assert second[-1][1] == "two"  # the typed text is given back
+    assert second[-2][1]["value"] == "two"  # the typed text is given back
     assert [m.content for m in services.chat.messages.list("ui-user", conv_id)] == [
         "one",
         "Hello there",

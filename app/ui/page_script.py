@@ -1,0 +1,61 @@
+"""What the page needs beyond gradio's components: a small script and style sheet, handed to
+`gr.mount_gradio_app` by the factory.
+
+The script makes the chat box send on Enter and break the line on Shift+Enter (gradio's
+multi-line box does the opposite, and the placeholder promises Enter). It listens in the
+capture phase, before gradio's own key handler, and only in `#chat-input`; an IME
+composition's Enter is left alone.
+"""
+
+from __future__ import annotations
+
+PAGE_JS = """
+() => {
+  const inChatBox = (event) =>
+    event.key === "Enter" && !event.isComposing &&
+    event.target instanceof HTMLTextAreaElement && event.target.closest("#chat-input");
+  const onKey = (event) => {
+    if (!inChatBox(event)) return;
+    event.stopImmediatePropagation();  // gradio's handler: its Shift+Enter would send
+    if (event.shiftKey) return;  // the browser's default: a new line
+    event.preventDefault();
+    if (event.type === "keydown") document.querySelector("#send")?.click();
+  };
+  window.addEventListener("keydown", onKey, true);
+  window.addEventListener("keypress", onKey, true);
+  // The UI language on <html>, for the style sheet's translated toast titles.
+  setInterval(() => {
+    const lang = document.querySelector("#ui-language input:checked")?.value;
+    if (lang && document.documentElement.dataset.uiLang !== lang) {
+      document.documentElement.dataset.uiLang = lang;
+      document.documentElement.lang = lang;
+    }
+  }, 300);
+}
+"""
+
+# gradio titles its toasts with their English type ("Warning") whatever `title=` says; in
+# Russian the style sheet writes the Russian word over it.
+_TOAST_TITLES_RU = {"warning": "Внимание", "info": "Сообщение", "error": "Ошибка"}
+_TOAST_CSS = "".join(
+    f'html[data-ui-lang="ru"] .toast-title.{kind} {{ visibility: hidden; position: relative; }}\n'
+    f'html[data-ui-lang="ru"] .toast-title.{kind}::before '
+    f'{{ content: "{word}"; visibility: visible; position: absolute; left: 0; }}\n'
+    for kind, word in _TOAST_TITLES_RU.items()
+)
+
+PAGE_CSS = (
+    _TOAST_CSS
+    + """
+#queued-note { color: var(--body-text-color-subdued); font-style: italic; }
+#app-title h2 { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
+@media (max-width: 700px) {
+  /* A phone: the title on its own line, the chat first, its controls under it. */
+  #app-header { flex-wrap: wrap; }
+  #app-header > * { min-width: 100% !important; }
+  #app-title h2 { font-size: 1.25rem; }
+  #chat-layout { flex-direction: column-reverse; }
+  #chat-buttons > button { min-width: 40% !important; }
+}
+"""
+)
