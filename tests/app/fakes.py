@@ -6,11 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from models.backend import BackendStatus
 from models.errors import GenerationCancelledError, LLMError
 from models.state_store import StateCacheStats
 from models.types import ChatMessage, SamplingParams, StreamChunk, Usage
+
+if TYPE_CHECKING:
+    from app.composition import Services
+    from config.settings import Settings
 
 
 class ScriptedBackend:
@@ -74,3 +79,23 @@ class ScriptedBackend:
 
     def cache_stats(self) -> StateCacheStats:
         return StateCacheStats(enabled=False)
+
+
+def services_with(settings: Settings, backend: object) -> Services:
+    """The app's whole object graph as the composition root builds it, with `backend` as
+    every model (chat, inner life, the prefix warmer)."""
+    from app.composition import build_services
+    from app.services.models import ModelManager
+    from models.profiles import load_profiles
+
+    services = build_services(settings)
+    services.models = ModelManager(
+        load_profiles(settings.model_profiles_file),
+        settings.default_model,
+        settings.resolved_models_dir,
+        backend_factory=lambda _: backend,  # type: ignore[arg-type,return-value]
+    )
+    services.chat.models = services.models
+    services.inner_life.models = services.models
+    services.prefix_warmer.models = services.models
+    return services

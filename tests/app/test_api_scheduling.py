@@ -19,7 +19,8 @@ import pytest
 from app.composition import Services
 from app.factory import create_app
 from config.settings import Settings
-from tests.app.test_scheduling import CountingBackend, with_backend
+from tests.app.fakes import services_with
+from tests.app.test_scheduling import CountingBackend
 
 
 def _app(services: Services) -> Any:
@@ -82,7 +83,7 @@ def _user_messages(services: Services, user: str) -> list[str]:
 
 
 def test_full_line_answers_503_with_retry_after(make_settings: Any) -> None:
-    services = with_backend(make_settings(chat_queue_max=0), CountingBackend())
+    services = services_with(make_settings(chat_queue_max=0), CountingBackend())
     app = _app(services)
 
     async def scenario() -> httpx.Response:
@@ -107,7 +108,7 @@ def test_full_line_answers_503_with_retry_after(make_settings: Any) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_client_that_leaves_stops_its_generation(settings: Settings, stream: bool) -> None:
     backend = CountingBackend(words=[f" w{i}" for i in range(400)], delay_s=0.01)
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
     app = _app(services)
 
     async def scenario() -> float:
@@ -131,7 +132,7 @@ def test_a_client_that_leaves_stops_its_generation(settings: Settings, stream: b
 
 def test_a_client_that_leaves_while_waiting_leaves_the_line(settings: Settings) -> None:
     backend = CountingBackend()
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
     app = _app(services)
 
     async def scenario() -> float:
@@ -155,7 +156,7 @@ def test_a_client_that_leaves_while_waiting_leaves_the_line(settings: Settings) 
 
 def test_health_and_sqlite_stay_fast_under_20_concurrent_chats(make_settings: Any) -> None:
     backend = CountingBackend(words=[f" w{i}" for i in range(20)], delay_s=0.05)
-    services = with_backend(make_settings(chat_queue_max=32), backend)
+    services = services_with(make_settings(chat_queue_max=32), backend)
     app = _app(services)
 
     async def scenario() -> tuple[float, float, dict[str, Any]]:

@@ -8,31 +8,16 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from app.composition import Services, build_services
-from app.services.models import ModelManager
+from app.composition import build_services
 from config.settings import Settings
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, services_with
 from tests.browser import browser_page
 from tests.conftest import LiveServer
 
 
-def _with_backend(settings: Settings, backend: ScriptedBackend) -> Services:
-    services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
-    services.inner_life.models = services.models
-    return services
-
-
 def test_speak_marker_is_hidden_and_becomes_audio(settings: Settings) -> None:
     backend = ScriptedBackend(words=["Sure, listen. ", 'SPEAK!{"text": "Hello from IKAR."}'])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "Say hello aloud"))
     assert final.type == "done"
     assert "SPEAK" not in (final.reply or "") and final.reply == "Sure, listen."
@@ -50,7 +35,7 @@ def test_speak_marker_is_hidden_and_becomes_audio(settings: Settings) -> None:
 
 def test_broken_marker_never_reaches_the_user(settings: Settings) -> None:
     backend = ScriptedBackend(words=["Here you go ", 'IMAGE!{"prompt": "a cat", "width": ', "oops"])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "Draw a cat"))
     assert final.type == "done" and "IMAGE" not in (final.reply or "")
     assert final.reply == "Here you go"
@@ -59,7 +44,7 @@ def test_broken_marker_never_reaches_the_user(settings: Settings) -> None:
 
 def test_persona_prompt_tells_the_model_about_markers(settings: Settings) -> None:
     backend = ScriptedBackend(words=["ok"])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     asyncio.run(services.chat.complete("u1", "hi"))
     system = backend.prompts[-1][0].content
     assert "SPEAK!" in system and "IMAGE!" in system
@@ -68,7 +53,7 @@ def test_persona_prompt_tells_the_model_about_markers(settings: Settings) -> Non
 
 def test_attachment_text_reaches_the_prompt_and_is_stored(settings: Settings) -> None:
     backend = ScriptedBackend(words=["I see it."])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(
         services.chat.complete(
             "u1", "What does this say?", meta={"attachment_text": "INVOICE 42 total 99 EUR"}
@@ -85,7 +70,7 @@ def test_attachment_text_reaches_the_prompt_and_is_stored(settings: Settings) ->
 def test_inner_life_writes_first_within_the_hourly_cap(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(max_unprompted_per_hour=1)
     backend = ScriptedBackend(words=["I was thinking about you."])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "Hello"))
     cid = final.conversation_id
     # a soul wide awake and autonomous, after a long silence
@@ -156,7 +141,7 @@ def test_browser_attach_image_and_see_its_text_used(settings: Settings, tmp_path
 
 def test_a_reply_that_only_speaks_is_shown_as_text_too(settings: Settings) -> None:
     backend = ScriptedBackend(words=['SPEAK!{"text": "Your name is Marta."}'])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "What is my name?"))
     assert final.reply == "Your name is Marta."
     assert final.outcome is not None and final.outcome.media is not None
@@ -166,7 +151,7 @@ def test_a_reply_that_only_speaks_is_shown_as_text_too(settings: Settings) -> No
 
 def test_markers_are_never_streamed(settings: Settings) -> None:
     backend = ScriptedBackend(words=["Sure, ", "listen. ", "SPE", 'AK!{"text": ', '"Hi!"}'])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
 
     async def collect():  # type: ignore[no-untyped-def]
         return [e async for e in services.chat.send("u1", "Say hi aloud")]

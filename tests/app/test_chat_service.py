@@ -5,25 +5,11 @@ import threading
 
 import pytest
 
-from app.composition import Services, build_services
+from app.composition import Services
 from app.services.errors import NotFound, ServiceError
-from app.services.models import ModelManager
 from config.settings import Settings
 from models.errors import LLMTimeoutError
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
-
-
-def _with_backend(settings: Settings, backend: ScriptedBackend) -> Services:
-    services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
-    return services
+from tests.app.fakes import ScriptedBackend, services_with
 
 
 def _run(coro):  # type: ignore[no-untyped-def]
@@ -72,7 +58,7 @@ def test_unknown_conversation_and_empty_regenerate(services: Services) -> None:
 
 def test_backend_timeout_keeps_the_users_message(settings: Settings) -> None:
     backend = ScriptedBackend(words=[], error=LLMTimeoutError("too slow"))
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = _run(services.chat.complete("u1", "Are you there?"))
     assert final.type == "error" and final.failure and final.failure.code == "timeout"
     msgs = services.chat.messages.list("u1", final.conversation_id)
@@ -87,7 +73,7 @@ def test_backend_timeout_keeps_the_users_message(settings: Settings) -> None:
 
 def test_stop_keeps_the_partial_reply(settings: Settings) -> None:
     backend = ScriptedBackend(words=[f" w{i}" for i in range(200)], delay_s=0.01)
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
 
     async def scenario():  # type: ignore[no-untyped-def]
         events = []
@@ -109,7 +95,7 @@ def test_stop_keeps_the_partial_reply(settings: Settings) -> None:
 
 def test_history_is_sent_with_real_roles(settings: Settings) -> None:
     backend = ScriptedBackend(words=["ok"])
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     first = _run(services.chat.complete("u1", "first {{ braces }}"))
     _run(services.chat.complete("u1", "second", conversation_id=first.conversation_id))
     prompt = backend.prompts[-1]
@@ -161,7 +147,7 @@ def test_a_failed_turn_reports_a_real_message_in_ui_and_api(settings: Settings) 
     from app.factory import create_app
     from app.i18n import MESSAGES, t
 
-    services = _with_backend(settings, ScriptedBackend(words=[], error=LLMTimeoutError("slow")))
+    services = services_with(settings, ScriptedBackend(words=[], error=LLMTimeoutError("slow")))
     final = _run(services.chat.complete("u1", "Hello?"))
     failure = final.failure
     assert failure is not None and failure.key in MESSAGES and failure.status == 504

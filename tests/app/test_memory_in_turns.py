@@ -10,24 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.composition import Services, build_services
-from app.services.models import ModelManager
+from app.composition import Services
 from config.settings import Settings
 from memory.types import MemoryItem
 from models.errors import LLMTimeoutError
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, services_with
 
 
 def _services(settings: Settings, backend: ScriptedBackend) -> Services:
-    services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
+    services = services_with(settings, backend)
     services.memory.start()
     services.memory.profile.last_activity = None  # ask the (scripted) model at once
     return services

@@ -19,7 +19,8 @@ import pytest
 from app.composition import Services
 from app.soul.card import PersonaUpdate
 from models.types import ChatMessage
-from tests.app.test_scheduling import CountingBackend, with_backend
+from tests.app.fakes import services_with
+from tests.app.test_scheduling import CountingBackend
 
 
 class WarmingBackend(CountingBackend):
@@ -65,7 +66,7 @@ def _card(name: str, description: str) -> bytes:
 
 def test_start_warms_the_default_personas_prefix_in_the_background(make_settings: Any) -> None:
     backend = WarmingBackend()
-    services = with_backend(make_settings(llm_preload=True, inner_life=False), backend)
+    services = services_with(make_settings(llm_preload=True, inner_life=False), backend)
     services.start_background()
     _wait_for(lambda: backend.warmed)
     prefix = backend.warmed[0]
@@ -119,7 +120,7 @@ def test_new_default_and_edited_persona_are_warmed_old_prefix_freed(
 @pytest.fixture
 def services_with_warming(make_settings: Any) -> Any:
     backend = WarmingBackend()
-    services = with_backend(make_settings(), backend)
+    services = services_with(make_settings(), backend)
     yield services, backend
     services.close()
 

@@ -15,31 +15,17 @@ from typing import Any
 
 import pytest
 
-from app.composition import Services, build_services
-from app.services.models import ModelManager
 from app.ui.chat_render import to_chatbot
 from config.settings import Settings
 from models.errors import LLMTimeoutError
 from models.llama_cpp_backend import LlamaCppBackend
-from models.profiles import ModelProfile, load_profiles
-from tests.app.fakes import ScriptedBackend
-
-
-def _with_backend(settings: Settings, backend: ScriptedBackend) -> Services:
-    services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
-    return services
+from models.profiles import ModelProfile
+from tests.app.fakes import ScriptedBackend, services_with
 
 
 def test_a_reply_cut_short_by_the_time_limit_is_kept_and_marked(settings: Settings) -> None:
     backend = ScriptedBackend(words=["Once", " upon", " a time"], error=LLMTimeoutError("slow"))
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     final = asyncio.run(services.chat.complete("u1", "Tell me a long story"))
     assert final.type == "done" and final.stopped and final.reply == "Once upon a time"
     msgs = services.chat.messages.list("u1", str(final.conversation_id))
@@ -56,7 +42,7 @@ def test_a_reply_cut_short_by_the_time_limit_is_kept_and_marked(settings: Settin
 
 def test_a_turn_without_a_reply_never_merges_with_the_next_message(settings: Settings) -> None:
     backend = ScriptedBackend(words=[], error=LLMTimeoutError("slow"))
-    services = _with_backend(settings, backend)
+    services = services_with(settings, backend)
     failed = asyncio.run(services.chat.complete("u1", "First question"))
     assert failed.type == "error"
     backend.error, backend.words = None, ["An answer"]

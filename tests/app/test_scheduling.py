@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.composition import Services, build_services
 from app.services.models import ModelManager
 from app.services.scheduling import QueueFullError, TurnScheduler
 from app.services.summarizer import Summarizer
@@ -24,7 +23,7 @@ from app.services.turns import ChatEvent
 from config.settings import Settings
 from models.profiles import load_profiles
 from models.types import ChatMessage, SamplingParams, StreamChunk
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, services_with
 
 
 class CountingBackend(ScriptedBackend):
@@ -56,20 +55,6 @@ class CountingBackend(ScriptedBackend):
         finally:
             with self._count_lock:
                 self.active -= 1
-
-
-def with_backend(settings: Settings, backend: ScriptedBackend) -> Services:
-    services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
-    services.inner_life.models = services.models
-    services.prefix_warmer.models = services.models
-    return services
 
 
 # -- the line itself ---------------------------------------------------------------------
@@ -156,7 +141,7 @@ def test_concurrent_turns_generate_one_at_a_time_and_see_their_position(
     settings: Settings,
 ) -> None:
     backend = CountingBackend(words=[f" w{i}" for i in range(8)], delay_s=0.02)
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
 
     async def scenario() -> list[list[ChatEvent]]:
         return await asyncio.gather(
@@ -177,7 +162,7 @@ def test_concurrent_turns_generate_one_at_a_time_and_see_their_position(
 
 def test_full_line_refuses_before_storing_anything(make_settings: object) -> None:
     settings = make_settings(chat_queue_max=0)  # type: ignore[operator]
-    services = with_backend(settings, ScriptedBackend())
+    services = services_with(settings, ScriptedBackend())
 
     async def scenario() -> None:
         holder = services.chat.scheduler.enter("scripted")  # someone is generating
@@ -193,7 +178,7 @@ def test_full_line_refuses_before_storing_anything(make_settings: object) -> Non
 
 def test_stop_while_waiting_keeps_the_users_message(settings: Settings) -> None:
     backend = CountingBackend()
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
 
     async def scenario() -> list[ChatEvent]:
         holder = services.chat.scheduler.enter("scripted")
@@ -218,7 +203,7 @@ def test_stop_while_waiting_keeps_the_users_message(settings: Settings) -> None:
 def test_the_model_is_free_while_a_reply_makes_its_media(settings: Settings) -> None:
     """The line is left when generation ends, before after-reply hooks (speech, pictures)."""
     backend = CountingBackend(words=["ok"])
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
     idle_after_reply: list[bool] = []
 
     class Probe:
@@ -244,7 +229,7 @@ def test_the_model_is_free_while_a_reply_makes_its_media(settings: Settings) -> 
 # -- inner life ----------------------------------------------------------------------------
 def test_inner_life_waits_while_people_talk_and_keeps_no_state(settings: Settings) -> None:
     backend = CountingBackend(words=["a", " thought"])
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
     asyncio.run(services.chat.complete("dave", "Hello"))
     life = services.inner_life
 
@@ -266,7 +251,7 @@ def test_inner_life_waits_while_people_talk_and_keeps_no_state(settings: Setting
 
 def test_a_thought_gives_the_model_back_when_a_turn_arrives(settings: Settings) -> None:
     backend = CountingBackend(words=[f" t{i}" for i in range(400)], delay_s=0.01)
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
 
     async def scenario() -> tuple[str, float]:
         thought = asyncio.create_task(
@@ -293,7 +278,7 @@ def test_turns_from_threads_with_their_own_event_loops_take_turns(settings: Sett
     """Gradio handlers, REST requests and tests may each run their own loop: the line wakes
     a waiting turn on its own loop."""
     backend = CountingBackend(words=[f" w{i}" for i in range(5)], delay_s=0.02)
-    services = with_backend(settings, backend)
+    services = services_with(settings, backend)
     finals: dict[str, ChatEvent] = {}
 
     def turn(user: str) -> None:
