@@ -133,10 +133,12 @@ def test_real_model_first_turn_after_warm_up_reads_only_its_own_tokens(
     backend.load()
     assert services.prefix_warmer.warm_now(services.defaults.persona)
     stats = backend.cache_stats()
-    assert stats.prefixes_made == 1
+    # made now, or found on disk: states live beside the model (shared by data folders,
+    # keyed by model and exact tokens), so an earlier test may have made this one
+    assert stats.prefix_states >= 1 and stats.prefixes_made <= 1
     prefix_tokens = backend.count_messages(services.prefix_warmer.prefix(services.defaults.persona))
     final = asyncio.run(services.chat.complete("u1", "Hi! How are you today?"))
     assert final.type == "done" and final.usage is not None
     # The persona prefix came from the saved state; no second prefix was made.
     assert final.usage.cached_tokens >= prefix_tokens * 0.8
-    assert backend.cache_stats().prefixes_made == 1
+    assert backend.cache_stats().prefixes_made == stats.prefixes_made

@@ -20,6 +20,7 @@ from config.settings import Settings
 from models.errors import LLMTimeoutError
 from models.llama_cpp_backend import LlamaCppBackend
 from models.profiles import ModelProfile
+from models.types import StreamChunk
 from tests.app.fakes import ScriptedBackend, services_with
 
 
@@ -79,12 +80,19 @@ def _backend(tmp_path: Path, timeout_s: float) -> LlamaCppBackend:
     return LlamaCppBackend(profile, lambda: tmp_path / "unused.gguf")
 
 
+def _relay(backend: LlamaCppBackend, llm: _SlowLlm) -> Iterator[StreamChunk]:
+    """The backend's token loop over a stream, as `_generate` drives it."""
+    return backend._chunks(
+        llm, llm.create_chat_completion(), time.perf_counter(), 0, None, None, None
+    )
+
+
 def test_the_model_time_limit_counts_from_the_last_token(tmp_path: Path) -> None:
     backend = _backend(tmp_path, timeout_s=0.6)
     # 8 tokens 0.2 s apart: 1.6 s in all, well past the limit, but never 0.6 s of silence.
-    chunks = list(backend._generate(_SlowLlm([0.2] * 8), {}, None, None))
+    chunks = list(_relay(backend, _SlowLlm([0.2] * 8)))
     assert "".join(c.text for c in chunks if c.text) == "".join(f" t{i}" for i in range(8))
     assert chunks[-1].done
     # A model that falls silent for longer than the limit is cut.
     with pytest.raises(LLMTimeoutError):
-        list(backend._generate(_SlowLlm([0.1, 0.1, 1.0, 0.1]), {}, None, None))
+        list(_relay(backend, _SlowLlm([0.1, 0.1, 1.0, 0.1])))

@@ -35,6 +35,7 @@ def services(settings: Settings) -> Iterator[Services]:
         backend_factory=lambda _: ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']),
     )
     built.chat.models = built.models
+    built.soul.clock = lambda: 1_764_000_000.0  # a fixed day: no "silent" pause instead of a reply
     yield built
     built.close()
 

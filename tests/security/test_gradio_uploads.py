@@ -111,6 +111,7 @@ def test_an_image_attachment_cannot_name_a_server_file(server: LiveServer, outsi
         "chatumba",
         file_data(str(outside["secret"])),
         False,
+        None,  # the greeting shown on an empty chat
     ]
     with login(server.url) as client:
         result = call(client, index, data)

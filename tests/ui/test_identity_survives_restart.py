@@ -40,6 +40,9 @@ def test_the_same_browser_keeps_its_history_and_language_after_a_restart(
                 timeout=180_000,
             )
             first.kill()  # a crash: no clean shutdown
+            # Leave the dead page first: its reconnect attempts can start a navigation of
+            # their own that aborts ours (net::ERR_ABORTED). The origin's storage stays.
+            page.goto("about:blank")
 
             second = Launched(port, env).wait_ready()  # at once, on the same port
             try:
