@@ -84,6 +84,32 @@ class TTSEngine(Protocol):
     def unload(self) -> None: ...
 
 
+class StreamedSynthesis:
+    """`synthesize` for an engine whose real work is `stream`: the whole text is its
+    sentence chunks joined into one WAV file."""
+
+    def stream(
+        self,
+        text: str,
+        voice: str | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        language: str | None = None,
+    ) -> Iterator[SpeechChunk]:
+        raise NotImplementedError
+
+    def synthesize(
+        self,
+        text: str,
+        voice: str | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        language: str | None = None,
+    ) -> bytes:
+        """The whole text as one WAV file."""
+        return join_chunks(self.stream(text, voice, cancel, language=language))
+
+
 def voices_of_language(voices: list[VoiceInfo], language: str | None) -> list[VoiceInfo]:
     """The voices whose locale is `language` ('ru' matches ru_RU and ru-ru), in list order."""
     wanted = normalize_language(language)

