@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -12,10 +13,17 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 
 from app.composition import Services, build_services
 from app.factory import create_app
 from config.settings import Settings
+
+# Property tests draw the same examples on every run (a failure in CI is a real one, never
+# chance); IKAR_HYPOTHESIS=explore draws fresh ones locally.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("explore", derandomize=False, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("IKAR_HYPOTHESIS", "ci"))
 
 TEST_MODEL = "smollm2-135m"
 
