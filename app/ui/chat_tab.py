@@ -405,6 +405,12 @@ class ChatTab:
     async def on_load(self, session: dict[str, Any]) -> list[Any]:
         user_id, lang = self.user(session), session["lang"]
         conv_id = session.get("conversation_id")
+        if "conversation_id" not in session:
+            # The browser never learned which conversation was open (e.g. the app stopped
+            # before the tab stored it): reopen the latest one rather than hide it. After
+            # "New" the key is there (None) and the empty chat stays.
+            latest = await self.services.chat.list_conversations(user_id)
+            conv_id = latest[0].id if latest else None
         history, shown = await self._history(user_id, conv_id, lang)
         choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)

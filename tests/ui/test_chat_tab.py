@@ -91,3 +91,32 @@ def test_the_media_rate_limit_applies_to_the_ui_too(make_settings: Any) -> None:
     with pytest.warns(UserWarning, match="Too many requests"):
         assert asyncio.run(tab.media.speak("Again, please.", None, session)) is None
     services.close()
+
+
+def test_a_browser_that_never_stored_its_conversation_reopens_the_latest(
+    services: Services,
+) -> None:
+    """The tab stores the open conversation's id a moment after the turn starts; an app
+    stopped before that must not hide the conversation on the next load. After "New" the
+    stored id is None and the empty chat stays empty."""
+    with gr.Blocks():
+        tab = ChatTab(services, Labels(), gr.BrowserState(None))
+        tab.build()
+    services.users.get_or_create("returning")
+    older = services.chat.conversations.create("returning", "older", "chatumba")
+    services.chat.messages.add(older.id, "returning", "user", "returning", "first words")
+    latest = services.chat.conversations.create("returning", "latest", "chatumba")
+    services.chat.messages.add(latest.id, "returning", "user", "returning", "last words")
+    never_stored = services.session_signer.sign({"user_id": "returning", "lang": "en"})
+    history, conv_id, *_ = asyncio.run(tab.on_load(never_stored))
+    assert conv_id == latest.id
+    assert "last words" in str(history)
+    after_new = services.session_signer.sign(
+        {"user_id": "returning", "lang": "en", "conversation_id": None}
+    )
+    history, conv_id, *_ = asyncio.run(tab.on_load(after_new))
+    assert conv_id is None and "last words" not in str(history)
+    # Someone without conversations gets the greeting, as before.
+    newcomer = services.session_signer.sign({"user_id": "newcomer", "lang": "en"})
+    _, conv_id, *_ = asyncio.run(tab.on_load(newcomer))
+    assert conv_id is None

@@ -34,9 +34,18 @@ def test_the_same_browser_keeps_its_history_and_language_after_a_restart(
             page.fill("#chat-input textarea", MESSAGE)
             page.click("#send")
             page.locator("#chatbot").get_by_text(MESSAGE).wait_for(timeout=60_000)
+            # The reply is done: a bot row after the message (the greeting is one before
+            # it) and the button says Send again.
             page.wait_for_function(
-                "() => document.querySelectorAll('#chatbot .message-row.bot-row').length > 0"
-                " && !document.querySelector('#chatbot .pending, #chatbot .generating')",
+                """(message) => {
+                    const rows = [...document.querySelectorAll('#chatbot .message-row')];
+                    const mine = rows.findIndex(r => r.innerText.includes(message));
+                    return mine >= 0
+                        && rows.slice(mine + 1).some(r => r.classList.contains('bot-row'))
+                        && document.querySelector('#send').innerText.trim() === 'Send'
+                        && !document.querySelector('#chatbot .pending, #chatbot .generating');
+                }""",
+                arg=MESSAGE,
                 timeout=180_000,
             )
             first.kill()  # a crash: no clean shutdown
