@@ -1,4 +1,5 @@
-"""What is not worth remembering: acknowledgements, refusals, "I don't know"s and errors.
+"""What is not worth remembering: acknowledgements, refusals, "I don't know"s, errors and
+the user's bare questions and requests.
 
 Why: every stored turn competes for the few prompt lines memory gets. A stored "Я не знаю,
 как зовут вашего кота" is retrieved for the very question it failed ("как зовут кота?") and
@@ -12,6 +13,8 @@ that" stays.
 from __future__ import annotations
 
 import re
+
+from memory.questions import is_bare_question
 
 # Whole-message acknowledgements (compared after lower-casing and stripping punctuation).
 _ACKS = frozenset(
@@ -82,11 +85,13 @@ _ERROR = re.compile(
 
 def skip_reason(text: str, role: str | None, generated: bool = True) -> str | None:
     """Why `text` should not become a memory ("empty", "acknowledgement", "refusal",
-    "error"), or None when it is worth keeping.
+    "error", "question"), or None when it is worth keeping.
 
     `generated=False` (imported history, where the "assistant" may be a person) applies
     only the empty/acknowledgement rules: a person's "I don't know what I'd do without you"
-    is a memory, a model's "I don't know your cat's name" is not."""
+    is a memory, a model's "I don't know your cat's name" is not; and in a dialog between
+    two people a question is part of what happened ("did you finish the painting?"), while
+    a live user's "what is my dog's name?" only competes with the fact it asks for."""
     stripped = text.strip()
     if not stripped:
         return "empty"
@@ -101,4 +106,6 @@ def skip_reason(text: str, role: str | None, generated: bool = True) -> str | No
         return "error"  # a user may well paste an error message worth keeping
     if role == "assistant" and len(stripped) <= _REFUSAL_MAX_CHARS and _REFUSAL.match(stripped):
         return "refusal"
+    if role == "user" and is_bare_question(stripped):
+        return "question"
     return None

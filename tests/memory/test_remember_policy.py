@@ -52,6 +52,73 @@ def test_worth_remembering(text: str, role: str) -> None:
     assert skip_reason(text, role) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is my dog's name?",
+        "Which city does my sister Olivia live in?",
+        "What am I allergic to?",
+        "Which city do I live in?",
+        "Hey Chatumba, what's my name?",
+        "Do you remember where I live?",
+        "Tell me a short joke.",
+        "Tell me, what is my name.",
+        "Recommend me a good book for the weekend.",
+        "what did Anna paint?",
+        "Как меня зовут?",
+        "Как зовут моего кота?",
+        "В каком городе я живу?",
+        "В каком городе живёт моя сестра Маша?",
+        "На что у меня аллергия?",
+        "Есть ли у меня кот?",
+        "Слушай, а как зовут мою сестру?",
+        "Ты помнишь мою собаку?",
+        "Напомни, как зовут мою сестру",
+        "Расскажи короткую шутку.",
+        "что говорила Маша?",
+    ],
+)
+def test_a_users_bare_question_or_request_is_not_remembered(text: str) -> None:
+    assert skip_reason(text, "user") == "question"
+    assert skip_reason(text, "assistant") is None  # the companion asking is part of the talk
+    assert skip_reason(text, "user", generated=False) is None  # two people's imported dialog
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My sister Masha lives in Kazan, did I tell you?",
+        "Did I tell you I got a new job?",
+        "You know I moved to Berlin last month?",
+        "I'm allergic to shellfish, what should I avoid?",
+        "My dog Rex is sick, what should I do?",
+        "Yesterday I painted a sunset, what do you think?",
+        "Я живу в Самаре, где тут хороший врач?",
+        "Я переехал в Москву, как думаешь, это правильно?",
+        "Мне 30 лет, это много?",
+        "Хорошо, что рассказал. Расскажешь подробнее?",  # «что» joins a statement here
+        "What a thoughtful present!",
+        "Noted! Let's see how the week goes.",
+        "Barsik",
+        "I have a dog named Biscuit, a scruffy terrier.",
+        "Why? " + "Because my brother finally came home after years abroad and " * 3,
+    ],
+)
+def test_a_question_that_tells_something_is_remembered(text: str) -> None:
+    assert skip_reason(text, "user") is None
+
+
+def test_a_question_does_not_outrank_the_fact_it_asks_for(make_service, hash_embedder) -> None:
+    svc = make_service(embedder=hash_embedder)
+    svc.remember_turn("u", None, "c", "m1", "user", "My dog is called Biscuit.", 1.0)
+    for i, asked in enumerate(["What is my dog's name?", "what's my dog called?"], start=2):
+        assert svc.remember_turn("u", None, "c", f"m{i}", "user", asked, float(i)) == []
+    assert svc.wait_until_indexed(10)
+    hits = svc.search(MemoryQuery(user_id="u", query="What is my dog's name?", k=5))
+    assert [h.source_message_ids for h in hits] == [["m1"]]
+    assert svc.status().not_remembered == 2
+
+
 def test_imported_speech_is_not_judged_as_a_model_reply() -> None:
     person = "I don't know what I'd do without you guys, honestly."
     assert skip_reason(person, "assistant") == "refusal"  # from the model: a non-answer
