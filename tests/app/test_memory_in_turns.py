@@ -1,5 +1,6 @@
 """What a chat turn leaves in long-term memory: who said it, and nothing that is not worth
-keeping (refusals, errors, acknowledgements, messages edited away or regenerated over).
+keeping (refusals, errors, acknowledgements, bare questions, messages edited away or
+regenerated over).
 
 The model is the scripted backend (a refusal or an error cannot be asked of a real model on
 demand); memory, the soul and the chat pipeline are the real ones.
@@ -85,9 +86,12 @@ def test_refusals_errors_and_acknowledgements_are_not_remembered(settings: Setti
     backend = ScriptedBackend(words=["I'm", " sorry,", " but", " I", " can't", " help", " with"])
     services = _services(settings, backend)
     try:
-        refused = asyncio.run(services.chat.complete("u1", "What is my cat's name?"))
+        refused = asyncio.run(services.chat.complete("u1", "My cat is Barsik. Nice name?"))
         kept = {m.message_id for m in _turns(services)}
         assert refused.user_message_id in kept and refused.message_id not in kept
+
+        asked = asyncio.run(services.chat.complete("u1", "What is my cat's name?"))
+        assert asked.user_message_id not in {m.message_id for m in _turns(services)}
 
         backend.words = ["Error:", " the", " model", " failed"]
         errored = asyncio.run(services.chat.complete("u1", "Tell me about Kazan"))
@@ -103,7 +107,7 @@ def test_refusals_errors_and_acknowledgements_are_not_remembered(settings: Setti
         failed = asyncio.run(services.chat.complete("u1", "Where does Masha live?"))
         assert failed.type == "error"
         assert failed.user_message_id not in {m.message_id for m in _turns(services)}
-        assert services.memory.status().not_remembered >= 3
+        assert services.memory.status().not_remembered >= 5
     finally:
         services.close()
 
