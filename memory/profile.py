@@ -380,6 +380,31 @@ def _prompt_rank(fact: ProfileFact) -> tuple[int, int, int, float]:
     )
 
 
+_NAME_AFTER = re.compile(
+    r"(?:name\s+is|name's|named|called|call\s+(?:me|them|him|her)|зовут|звать|"
+    r"имя(?:\s+пользователя)?\s*(?:[:—–-]|это)?|name\s*[:—–-])\s*"
+    r"([A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’-]{0,39})",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"\b([A-ZА-ЯЁ][a-zа-яё'’-]{1,39})\b")
+_NOT_NAMES = frozenset(
+    {"user", "user's", "users", "the", "name", "my", "имя", "пользователь", "пользователя", "моё"}
+)
+
+
+def name_in(text: str) -> str | None:
+    """The name a "name" fact states: "The user's name is Anna", «Имя пользователя: Алексей»
+    (the rules' wording), "User is called Anna" (the model's), or "Ann (Anya for friends)"
+    typed in the Memory tab. None when no name can be read."""
+    for match in _NAME_AFTER.finditer(text):  # a name is capitalised ("так зовут друзья")
+        if match[1][:1].isupper() and match[1].lower() not in _NOT_NAMES:
+            return match[1]
+    for word in _CAPITALISED.findall(text):  # a name fact typed by hand: "Ann (Anya)"
+        if word.lower() not in _NOT_NAMES:
+            return word
+    return None
+
+
 def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
     """The model's JSON answer as drafts, keeping only facts grounded in the message (a
     word of the fact's subject or text must occur in it): a small model invents."""
@@ -491,6 +516,21 @@ class CoreMemory:
             return []
         facts = sorted(self.store.list(user_id, persona_id), key=_prompt_rank)
         return [f.text for f in facts[: self.config.max_prompt_facts]]
+
+    def user_name(self, user_id: str, persona_id: str | None = None) -> str | None:
+        """The user's own name as the profile knows it (a "name" fact), or None.
+
+        Why: the prompt's note and the memories' author then say "Алексей", not the
+        configured "friend"; a name the user corrected or typed in the Memory tab wins
+        (pinned, then manual, then the newest)."""
+        if not self.config.enabled:
+            return None
+        facts = [f for f in self.store.list(user_id, persona_id) if f.kind == "name"]
+        for fact in sorted(facts, key=_prompt_rank):
+            name = name_in(fact.text)
+            if name:
+                return name
+        return None
 
     def status(self) -> ProfileStatus:
         with self._idle:

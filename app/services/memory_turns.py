@@ -22,7 +22,7 @@ class MemoryTurnHook:
     """
 
     requires: frozenset[TurnSlot] = frozenset({"persona_id"})
-    provides: frozenset[TurnSlot] = frozenset({"memories", "profile"})
+    provides: frozenset[TurnSlot] = frozenset({"memories", "profile", "user_name"})
 
     def __init__(
         self,
@@ -43,6 +43,11 @@ class MemoryTurnHook:
     def before_prompt(self, ctx: TurnContext) -> None:
         try:  # the profile (core memory): always in the note, first
             ctx.profile = self.memory.profile.prompt_lines(ctx.user_id, ctx.persona_id)
+            # "What you remember about Алексей", and memories authored "Алексей", once the
+            # user said their name (or typed it in the Memory tab)
+            ctx.user_name = ctx.user_name or self.memory.profile.user_name(
+                ctx.user_id, ctx.persona_id
+            )
         except Exception as exc:  # memory is an extra: the reply must still come
             log.warning("profile lookup failed: %s", exc)
         self._recall(ctx)

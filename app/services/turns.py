@@ -28,7 +28,14 @@ from models.types import ChatMessage, Usage
 
 # The slots of `TurnContext` that hooks fill; `TurnHooks` checks who fills them before whom.
 TurnSlot = Literal[
-    "persona_id", "soul", "memories", "profile", "attachment_text", "media", "canned_reply"
+    "persona_id",
+    "soul",
+    "memories",
+    "profile",
+    "user_name",
+    "attachment_text",
+    "media",
+    "canned_reply",
 ]
 
 
@@ -103,7 +110,8 @@ class TurnContext:
     user_message: Message
     history: list[Message]  # before the user message, oldest first
     language: str
-    user_name: str | None = None  # how the persona addresses the user (None: the default)
+    # The user's own name when the profile knows it (None: the configured default name).
+    user_name: str | None = None
     soul: SoulOutcome | None = None
     memories: list[RecalledMemory] | None = None  # None: recall did not run or failed
     profile: list[str] = field(default_factory=list)  # core facts about the user, for the note

@@ -78,6 +78,9 @@ class PromptInputs(BaseModel):
     reaction: Reaction
     user_name: str
     user_message: str
+    # The user's own name (from the profile) for the note; `user_name` stays in the system
+    # prompt, so one warmed prefix still serves every conversation with the persona.
+    known_name: str | None = None
     history: Sequence[ChatMessage] = ()
     memories: Sequence[str] = ()
     media_instructions: str | None = None
@@ -142,10 +145,11 @@ class PromptBuilder:
             self.budget.lore_tokens,
         )
         memories = [m for m in inputs.memories if m.strip()]
-        note_ctx = state_context(state, persona, inputs.user_name)
+        note_name = inputs.known_name or inputs.user_name
+        note_ctx = state_context(state, persona, note_name)
         note_ctx["reaction"] = inputs.reaction.value
         note_ctx["post_history"] = substitute_macros(
-            persona.card.data.post_history_instructions, persona.name, inputs.user_name
+            persona.card.data.post_history_instructions, persona.name, note_name
         ).strip()
 
         def render_note(lore_items: list[SelectedLore], memory_items: list[str]) -> str:

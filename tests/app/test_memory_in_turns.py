@@ -137,3 +137,31 @@ def test_profile_facts_reach_the_prompt_of_a_new_conversation(settings: Settings
         assert "Барсик" not in "\n".join(m.content for m in backend.prompts[-1])
     finally:
         services.close()
+
+
+def test_the_name_the_user_told_is_used_in_the_turn(settings: Settings) -> None:
+    """The profile's name replaces the configured "friend" in the note and in who said a
+    memory; the system prompt keeps the configured name (one warmed prefix for all)."""
+    backend = ScriptedBackend(words=["Nice", " to", " meet", " you!"])
+    services = _services(settings, backend)
+    try:
+        asyncio.run(services.chat.complete("u1", "Hi! What should I cook tonight?"))
+        first_note = next(m.content for m in reversed(backend.prompts[-1]) if m.role == "system")
+        assert "Алексей" not in first_note
+        told = asyncio.run(services.chat.complete("u1", "Меня зовут Алексей, я живу в Самаре."))
+        assert services.memory.profile.wait_idle(30)
+        assert services.memory.profile.user_name("u1") == "Алексей"
+        asyncio.run(services.chat.complete("u1", "I love rainy days."))
+        prompt = backend.prompts[-1]
+        note = next(m.content for m in reversed(prompt) if m.role == "system")
+        assert "о собеседнике (Алексей)" in note  # the default persona speaks Russian
+        assert prompt[0].content == backend.prompts[0][0].content  # the same system prefix
+        by_text = {m.text: m for m in _turns(services)}
+        assert by_text["I love rainy days."].author == "Алексей"
+        assert told.user_message_id is not None
+        # another user is not called by this user's name
+        asyncio.run(services.chat.complete("u2", "I love rainy days too."))
+        other = next(m.content for m in reversed(backend.prompts[-1]) if m.role == "system")
+        assert "Алексей" not in other
+    finally:
+        services.close()

@@ -15,7 +15,7 @@ from app.factory import create_app
 from app.storage.database import Database
 from config.settings import Settings
 from memory.config import ProfileConfig
-from memory.profile import FACTS_SCHEMA, CoreMemory, ProfileStore, parse_model_facts
+from memory.profile import FACTS_SCHEMA, CoreMemory, ProfileStore, name_in, parse_model_facts
 from memory.profile_rules import extract_rule_facts
 from memory.profile_types import FactDraft, NewProfileFact, ProfileFactPatch
 
@@ -156,6 +156,36 @@ def test_pinned_first_and_the_prompt_limit(db: Database) -> None:
     jazz = next(f for f in core.store.list("u") if "jazz" in f.text)
     core.store.update("u", jazz.id, ProfileFactPatch(pinned=True))
     assert core.prompt_lines("u", None) == ["The user likes jazz", "The user likes rain"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("The user's name is Anna", "Anna"),
+        ("Имя пользователя: Алексей", "Алексей"),
+        ("User is called Anna", "Anna"),
+        ("Пользователя зовут Маша", "Маша"),
+        ("Ann (Anya for friends)", "Ann"),
+        ("the user's name", None),
+    ],
+)
+def test_the_name_a_name_fact_states(text: str, name: str | None) -> None:
+    assert name_in(text) == name
+
+
+def test_the_users_name_comes_from_the_profile(db: Database) -> None:
+    core = CoreMemory(ProfileStore(db), ProfileConfig(model_extraction=False))
+    assert core.user_name("u") is None
+    core.extract_now("u", None, "m1", "user", "I live in Oslo and love jazz")
+    assert core.user_name("u") is None  # no name fact: the configured default stays
+    core.extract_now("u", None, "m2", "user", "Привет! Меня зовут Алексей.")
+    assert core.user_name("u") == "Алексей" and core.user_name("u", "persona-x") == "Алексей"
+    name = next(f for f in core.store.list("u") if f.kind == "name")
+    core.store.update("u", name.id, ProfileFactPatch(text="Алёша (так зовут друзья)"))
+    assert core.user_name("u") == "Алёша"  # the user's own edit wins
+    assert core.user_name("v") is None
+    off = CoreMemory(ProfileStore(db), ProfileConfig(enabled=False))
+    assert off.user_name("u") is None
 
 
 def test_edited_away_messages_take_their_facts_with_them(db: Database) -> None:
