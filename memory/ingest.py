@@ -6,9 +6,12 @@ thread embeds them in batches, stores the vectors in SQLite and adds them to FAI
 process dies, rows without vectors are found at the next start and queued again, so the
 queue itself never needs to be durable.
 
-Two priorities: turns just said (`enqueue`) go before background work (`enqueue_background`:
-rows found pending at start, a re-embedding after the passage format changed), so a
-migration of 50k memories never delays the newest turn's vector by minutes.
+Priorities: a live chat turn (`enqueue_live`) goes first, in a batch of its own, so the
+next turn finds its vector even right after a big import; then new memories (`enqueue`:
+imports, consolidation); then background work (`enqueue_background`: rows found pending at
+start, a re-embedding after the passage format changed), so a migration of 50k memories
+never delays the newest turn's vector by minutes. `wait_for(ids)` lets the next turn's
+recall wait (bounded) for the previous turn's vectors.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from memory.sqlite_store import SqliteMemoryStore
 log = logging.getLogger(__name__)
 
 _STOP = -1
+LIVE, NEW, BACKGROUND = -1, 0, 2  # priorities (1 is the stop marker's)
 
 
 class IngestQueue:
@@ -52,12 +56,14 @@ class IngestQueue:
         self._batch_size = batch_size
         self._idle_unload_s = idle_unload_s
         self._retry_delay_s = retry_delay_s
-        # (priority, sequence, id): 0 = just said, 1 = stop, 2 = background; FIFO within one
+        # (priority, sequence, id): -1 = a live turn, 0 = new, 1 = stop, 2 = background;
+        # FIFO within one
         self._queue: queue.PriorityQueue[tuple[int, int, int]] = queue.PriorityQueue()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._in_flight = 0
+        self._queued: set[int] = set()  # ids not yet embedded (for `wait_for`)
         self.processed = 0
         self.last_error: str | None = None
 
@@ -73,14 +79,31 @@ class IngestQueue:
             self._thread.join(timeout)
         self._thread = None
 
-    def enqueue(self, ids: Iterable[int], priority: int = 0) -> None:
+    def enqueue(self, ids: Iterable[int], priority: int = NEW) -> None:
         with self._idle:
             for memory_id in ids:
                 self._in_flight += 1
+                self._queued.add(memory_id)
                 self._queue.put((priority, next(self._seq), memory_id))
 
+    def enqueue_live(self, ids: Iterable[int]) -> None:
+        self.enqueue(ids, priority=LIVE)
+
     def enqueue_background(self, ids: Iterable[int]) -> None:
-        self.enqueue(ids, priority=2)
+        self.enqueue(ids, priority=BACKGROUND)
+
+    def wait_for(self, ids: Iterable[int], timeout: float) -> bool:
+        """Block until these ids are embedded and indexed (or failed), at most `timeout`
+        seconds; True when none is left waiting."""
+        wanted = set(ids)
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while wanted & self._queued:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
 
     def pending(self) -> int:
         with self._idle:
@@ -97,9 +120,10 @@ class IngestQueue:
                 self._idle.wait(left)
         return True
 
-    def _done(self, n: int) -> None:
+    def _done(self, ids: list[int]) -> None:
         with self._idle:
-            self._in_flight -= n
+            self._in_flight -= len(ids)
+            self._queued.difference_update(ids)
             self._idle.notify_all()
 
     def _run(self) -> None:
@@ -115,9 +139,13 @@ class IngestQueue:
             limit = self._batch_size * 4 if first[0] < 2 else self._batch_size
             while len(batch) < limit:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if first[0] == LIVE and item[0] != LIVE:  # a live turn's batch stays small
+                    self._queue.put(item)
+                    break
+                batch.append(item)
             stop = any(item[2] == _STOP for item in batch)
             priority = {item[2]: item[0] for item in batch}
             ids = [item[2] for item in batch if item[2] != _STOP]
@@ -135,7 +163,7 @@ class IngestQueue:
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("memory ingest failed for %d ids", len(ids))
-            self._done(len(ids))
+            self._done(ids)
             if stop:
                 self._keeper.save()
                 return

@@ -69,6 +69,9 @@ class MemoryService:
         self.vector_key = vector_key(self.embedder.name, config.embed_context_turns)
         self._clock = clock
         self._not_remembered = 0
+        # Each user's latest live turn memories, until their vectors are in (`settle`).
+        self._fresh: dict[str, list[int]] = {}
+        self._fresh_lock = threading.Lock()
         self.index = FaissVectorIndex(
             self.embedder.dim,
             config.index,
@@ -264,7 +267,7 @@ class MemoryService:
         remembering (see memory/remember_policy.py: a live reply is the model's, so its
         refusals and errors are dropped too)."""
         self._last_turn_at = self._clock()  # the consolidation schedule waits for idle time
-        return self._remember(
+        ids = self._remember(
             [
                 TurnIn(
                     user_id=user_id,
@@ -278,7 +281,24 @@ class MemoryService:
                 )
             ],
             generated=True,
+            live=True,
         )
+        if ids:
+            with self._fresh_lock:
+                fresh = self._fresh.setdefault(user_id, [])
+                fresh.extend(ids)
+                del fresh[:-64]  # a flood of turns nobody recalled: keep the newest
+        return ids
+
+    def settle(self, user_id: str, timeout: float = 3.0) -> bool:
+        """Wait (at most `timeout` s) until this user's live turns remembered so far are
+        embedded and indexed, so the next turn's recall finds a fact told the moment
+        before by meaning too, not only by its words. True when nothing is left waiting;
+        on a timeout the recall still runs (keyword search sees every stored row)."""
+        with self._fresh_lock:
+            ids = self._fresh.pop(user_id, [])
+        # waited for once only: a stalled embedder must not slow every later turn
+        return not ids or self.ingest.wait_for(ids, timeout)
 
     def remember_turns(
         self,
@@ -302,6 +322,7 @@ class MemoryService:
         turns: Sequence[TurnIn],
         generated: bool,
         after_commit: Callable[[Callable[[], None]], None] | None = None,
+        live: bool = False,
     ) -> list[int]:
         keep = list(turns)
         if self.config.skip_unworthy:
@@ -321,6 +342,8 @@ class MemoryService:
         ids = self.store.add_turns(keep, self.config.chunk_max_chars)
         if after_commit is not None:
             after_commit(lambda: self.ingest.enqueue(ids))
+        elif live:
+            self.ingest.enqueue_live(ids)
         else:
             self.ingest.enqueue(ids)
         return ids

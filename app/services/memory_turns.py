@@ -31,8 +31,12 @@ class MemoryTurnHook:
         metrics: Metrics | None = None,
         persona_name: Callable[[str], str | None] | None = None,
         user_name: str | None = None,
+        settle_s: float = 3.0,
     ) -> None:
         self.memory = memory
+        # How long recall waits for the previous turn's vectors (a message sent the moment
+        # the last reply ended); past it, recall runs with what is indexed.
+        self.settle_s = settle_s
         self.k = k
         self.metrics = metrics
         # Who said a turn goes into the memory itself ("what did Маша say?" needs it);
@@ -55,6 +59,7 @@ class MemoryTurnHook:
     def _recall(self, ctx: TurnContext) -> None:
         started = time.perf_counter()
         try:
+            self.memory.settle(ctx.user_id, self.settle_s)
             hits = self.memory.retriever.search(
                 MemoryQuery(
                     user_id=ctx.user_id,

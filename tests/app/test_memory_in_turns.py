@@ -12,7 +12,9 @@ import asyncio
 from typing import Any
 
 from app.composition import Services
+from app.services.memory_turns import MemoryTurnHook
 from config.settings import Settings
+from memory import TurnIn
 from memory.types import MemoryItem
 from models.errors import LLMTimeoutError
 from tests.app.fakes import ScriptedBackend, services_with
@@ -163,5 +165,46 @@ def test_the_name_the_user_told_is_used_in_the_turn(settings: Settings) -> None:
         asyncio.run(services.chat.complete("u2", "I love rainy days too."))
         other = next(m.content for m in reversed(backend.prompts[-1]) if m.role == "system")
         assert "Алексей" not in other
+    finally:
+        services.close()
+
+
+def test_a_fact_told_is_recalled_by_the_very_next_turn(settings: Settings) -> None:
+    """Turn N+1 sent the moment turn N is done, in a new conversation (nothing in its
+    history), while an import is still being embedded: the fact told in turn N is recalled
+    by meaning (no word in common), so its vector must be in the index by then. The
+    question was asked before, so its vector is cached and recall does not even wait for
+    the embedder. The real embedder; the test itself never waits."""
+    backend = ScriptedBackend(words=["Sounds", " lovely!"])
+    services = _services(settings, backend)
+    try:
+        hook = next(h for h in services.chat.hooks if isinstance(h, MemoryTurnHook))
+        hook.settle_s = 120.0  # a loaded CI machine: the bound is not what is tested here
+        noise = [
+            "I watched a documentary about volcanoes yesterday.",
+            "The printer at work keeps jamming on Mondays.",
+            "We had pancakes with blueberries for breakfast.",
+            "My favourite board game is chess, I play it every weekend.",
+            "The train was late again this morning.",
+            "I'm reading a long novel about sailors.",
+            "Our neighbours painted their fence bright green.",
+            "The gym was crowded after the holidays.",
+        ]
+        services.memory.remember_turns(
+            [
+                TurnIn(user_id="u1", conversation_id="imported", message_id=f"n{i}", role="user",
+                       text=f"{noise[i % len(noise)]} ({i})", created_at=1.0 + i)
+                for i in range(96)
+            ]
+        )  # fmt: skip
+        question = "Which city is my sibling living in?"
+        asyncio.run(services.chat.complete("u1", question))  # not known yet
+        told = asyncio.run(
+            services.chat.complete("u1", "My sister Olivia moved to Dublin last spring.")
+        )
+        asked = asyncio.run(services.chat.complete("u1", question))  # asked again, at once
+        assert asked.type == "done" and asked.outcome is not None
+        recalled = [m.source_message_ids for m in asked.outcome.memories or []]
+        assert [told.user_message_id] in recalled
     finally:
         services.close()

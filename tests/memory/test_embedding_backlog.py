@@ -9,15 +9,19 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 from app.composition import build_services
 from app.factory import create_app
 from config.settings import Settings
-from memory import MemoryQuery
+from memory import MemoryQuery, TurnIn
+from tests.memory.conftest import HashEmbedder
 
 CHAT = [
     {"speaker": "me", "text": "My sister Masha moved to Kazan last spring", "timestamp": 1.7e9},
@@ -123,3 +127,43 @@ def test_health_shows_the_backlog(make_settings: Any, tmp_path: Path) -> None:
         memory = health["components"]["memory"]
         assert memory["embedding_backlog"] == 0
         assert memory["index"]["size"] >= 3
+
+
+class _GatedEmbedder(HashEmbedder):
+    """Embeds only while the gate is open: a busy or stalled embedder on demand."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.gate.wait(30)
+        self.batches.append(list(texts))
+        return super().embed_passages(texts)
+
+
+def test_a_live_turn_is_embedded_before_an_import_and_the_next_turn_can_wait_for_it(
+    make_service: Any,
+) -> None:
+    embedder = _GatedEmbedder()
+    svc = make_service(embedder=embedder)
+    svc.remember_turns(
+        [
+            TurnIn(user_id="u", conversation_id="imp", message_id=f"i{i}", role="user",
+                   text=f"imported line {i}", created_at=float(i))
+            for i in range(300)
+        ]
+    )  # fmt: skip
+    told = svc.remember_turn("u", None, "c", "m1", "user", "My sister lives in Dublin.", 500.0)
+    assert svc.settle("u", timeout=0.2) is False  # the embedder is stalled: bounded wait
+    assert svc.settle("u", timeout=0.2) is True  # ...waited for once, not at every turn
+    svc.remember_turn("u", None, "c", "m2", "user", "My cat is Barsik.", 501.0)
+    embedder.gate.set()
+    assert svc.settle("u", timeout=30) is True
+    dense = svc.search(MemoryQuery(user_id="u", query="My cat is Barsik.", k=1, mode="dense"))
+    assert [h.source_message_ids for h in dense] == [["m2"]]
+    # the live turns went in a batch of their own, ahead of the rest of the import
+    live = next(b for b in embedder.batches if any("Barsik" in t for t in b))
+    assert all("imported" not in t for t in live)
+    assert embedder.batches.index(live) <= 1 and told
+    assert svc.wait_until_indexed(60)
