@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.storage.database import Database
@@ -101,6 +101,7 @@ class _Job:
     message_id: str
     role: str
     text: str
+    rules_done: bool = False  # `observe` merged the rules' facts already
 
 
 def _scope(persona_id: str | None) -> str:
@@ -435,8 +436,9 @@ def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
 class CoreMemory:
     """The profile: a store plus a background extractor (one daemon thread).
 
-    `observe(...)` is called after a reply and returns at once; the rules run in the
-    thread, then (optionally) the model. `prompt_lines` is what the prompt's note shows."""
+    `observe(...)` is called after a reply: the rules' facts are merged at once, the model
+    (optionally) reads the message in the thread when the chat is quiet. `prompt_lines` is
+    what the prompt's note shows."""
 
     def __init__(
         self,
@@ -491,15 +493,28 @@ class CoreMemory:
     def observe(
         self, user_id: str, persona_id: str | None, message_id: str, role: str, text: str
     ) -> None:
-        """Read a message for facts in the background (user messages: facts about the user;
-        the companion's replies: its promises, kept per persona)."""
+        """Read a message for facts (user messages: facts about the user; the companion's
+        replies: its promises, kept per persona): the rules now, the model in the background.
+
+        Why the rules now: they cost microseconds and one small write, while the model is
+        asked only in a quiet spell; queued behind that ask, a fact told in the middle of a
+        lively chat («сестра Маша живёт в Казани») reached the profile only after the chat
+        paused, so the next turns' notes missed it (seen in the e2e run)."""
         if not self.config.enabled or not text.strip() or role not in ("user", "assistant"):
+            return
+        job = _Job(user_id, persona_id, message_id, role, text)
+        try:
+            self.extracted += self._merge_rules(job)
+        except Exception as exc:  # a fact missed is no reason to fail the turn
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("profile rules failed")
+        if role != "user" or not self._wants_model(text):
             return
         if self._queue.qsize() >= self.config.queue_max:
             return  # far behind: a fact said again will be caught then
         with self._idle:
             self._in_flight += 1
-        self._queue.put(_Job(user_id, persona_id, message_id, role, text))
+        self._queue.put(replace(job, rules_done=True))
         if self._thread is None:  # not started (tests, a CLI): do it now
             self._process_next()
 
@@ -570,11 +585,14 @@ class CoreMemory:
                 self._idle.notify_all()
         return True
 
-    def _extract(self, job: _Job) -> int:
+    def _merge_rules(self, job: _Job) -> int:
         scope = None if job.role == "user" else job.persona_id  # promises are the persona's
-        changed = self.store.merge(
+        return self.store.merge(
             job.user_id, scope, extract_rule_facts(job.text, job.role), "rule", job.message_id
         )
+
+    def _extract(self, job: _Job) -> int:
+        changed = 0 if job.rules_done else self._merge_rules(job)
         if job.role == "user" and self._wants_model(job.text):
             facts = self._ask(job.text)
             changed += self.store.merge(job.user_id, None, facts, "model", job.message_id)

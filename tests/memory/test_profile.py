@@ -139,6 +139,34 @@ def test_core_memory_in_the_background_with_rules_and_the_model(db: Database) ->
     assert status.model_runs == 1 and status.queue == 0 and status.model_extraction
 
 
+def test_rule_facts_do_not_wait_behind_a_model_ask_for_a_quiet_spell(db: Database) -> None:
+    """A lively chat: the model is never free, yet each message's rule facts are in the
+    profile as soon as `observe` returns (the next turn's note carries them)."""
+    asked: list[str] = []
+    core = CoreMemory(
+        ProfileStore(db),
+        ProfileConfig(),
+        ask_model=lambda _i, text, _s: asked.append(text) or '{"facts": []}',
+        model_busy=lambda: True,
+    )
+    core.start()
+    try:
+        core.observe("u", None, "m1", "user", "Привет! Меня зовут Алексей, я живу в Самаре.")
+        core.observe(
+            "u", None, "m2", "user", "Моя сестра Маша живёт в Казани, а у меня аллергия на арахис."
+        )
+        texts = [f.text for f in core.store.list("u")]
+        assert "Имя пользователя: Алексей" in texts
+        assert any("Маша" in t and "Казан" in t for t in texts)
+        assert any("арахис" in t for t in texts)
+        assert asked == [] and core.status().queue == 2  # the model waits for a quiet spell
+    finally:
+        core.model_busy = lambda: False
+        assert core.wait_idle(30)
+        core.stop()
+    assert len(asked) == 2
+
+
 def test_a_failing_model_leaves_the_rules_facts(db: Database) -> None:
     def ask(*_: Any) -> str:
         raise TimeoutError("slow")
