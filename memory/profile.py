@@ -36,6 +36,7 @@ from memory.profile_types import (
     ProfileFactPatch,
     ProfileStatus,
 )
+from memory.questions import is_bare_question
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +407,32 @@ def name_in(text: str) -> str | None:
     return None
 
 
+_STEM = 5  # word stems: "lives"/"live", «Самаре»/«Самара» meet
+# What every fact says around its content ("The user has a cat named ..."): not evidence.
+_FRAME_WORDS = frozenset(
+    """
+    user user's users the and has have had named called name lives live living likes like
+    loves love works work who with for about from that this his her their they them was
+    are been being into also very пользователь пользователя пользователю пользователем
+    зовут живет живёт любит работает имеет есть его она они это что как
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+def _grounded(text: str, said: set[str]) -> bool:
+    """More than half of the fact's own words (beyond the frame every fact has) come from
+    the message.
+
+    Why: a small model asked for facts about "tell me why the sky is blue, I always
+    wondered" answers the question ("The sky is blue because ...") or tells the joke it was
+    asked for; one shared word let such text in as a fact about the user."""
+    words = [w for w in re.findall(r"[^\W_]{3,}", text.lower()) if w not in _FRAME_WORDS]
+    if not words:
+        return False
+    found = sum(1 for w in words if w[:_STEM] in said)
+    return found * 2 > len(words)
+
+
 def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
     """The model's JSON answer as drafts, keeping only facts grounded in the message (a
     word of the fact's subject or text must occur in it): a small model invents."""
@@ -416,7 +443,7 @@ def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
     items = doc.get("facts") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         return []
-    said = {w for w in re.findall(r"[^\W_]{3,}", message.lower())}
+    said = {w[:_STEM] for w in re.findall(r"[^\W_]{3,}", message.lower())}
     out: list[FactDraft] = []
     for item in items[:5]:
         if not isinstance(item, dict):
@@ -425,9 +452,9 @@ def parse_model_facts(raw: str, message: str) -> list[FactDraft]:
         if kind not in FACT_KINDS or kind == "promise" or not isinstance(text, str):
             continue
         subject = subject if isinstance(subject, str) else ""
-        words = set(re.findall(r"[^\W_]{3,}", f"{subject} {text}".lower()))
-        # grounded: a name, a place or a thing from the message itself
-        if len(text.strip()) < 4 or not words & said:
+        if len(text.strip()) < 4 or text.rstrip().endswith("?"):  # a question is no fact
+            continue
+        if not _grounded(text, said):
             continue
         out.append(FactDraft(str(kind), subject, text.strip()))
     return out
@@ -607,10 +634,13 @@ class CoreMemory:
         return self.clock() - self.last_activity() >= self.config.model_idle_s
 
     def _wants_model(self, text: str) -> bool:
+        # A bare question or request tells nothing about the user (the rules still read
+        # what it mentions in passing); asked anyway, a small model answers it as "facts".
         return (
             self.config.model_extraction
             and self.ask_model is not None
             and len(text.split()) >= self.config.model_min_words
+            and not is_bare_question(text)
         )
 
     def _ask(self, text: str) -> list[FactDraft]:

@@ -332,3 +332,26 @@ def test_the_model_is_asked_only_after_a_quiet_spell(db: Database) -> None:
     core.model_busy = None
     core.extract_now("u", None, "m1", "user", "My name is Anna and I like tea")
     assert asked == [1011.0]
+
+
+def test_model_answers_and_jokes_are_not_facts_about_the_user() -> None:
+    """What a small model wrote when it answered the message instead of reading it: one
+    shared word ("sky") let it in before; most of a fact's own words must be the user's."""
+    message = "Tell me why the sky is blue, I always wondered about it"
+    raw = json.dumps(
+        {
+            "facts": [
+                {
+                    "kind": "other",
+                    "subject": "sky",
+                    "text": "The sky is blue because of scattering",
+                },
+                {"kind": "other", "subject": "joke", "text": "Why don't scientists trust atoms?"},
+                {"kind": "like", "subject": "sky", "text": "The user wonders about the sky"},
+            ]
+        }
+    )
+    assert [f.text for f in parse_model_facts(raw, message)] == ["The user wonders about the sky"]
+    # Stems meet across inflections: «живёт в Самаре» is grounded in «я живу в Самаре».
+    ru = json.dumps({"facts": [{"kind": "place", "subject": "город", "text": "Живёт в Самаре"}]})
+    assert [f.text for f in parse_model_facts(ru, "Я живу в Самаре уже год")] == ["Живёт в Самаре"]
