@@ -43,7 +43,12 @@ class ChatTab:
     def build(self) -> None:
         lb = self.labels
         with gr.Row(elem_id="chat-layout"):
-            with gr.Column(scale=1, min_width=240):
+            # Folded on a phone by the page script (under the chat there: the chat first).
+            with (
+                gr.Column(scale=1, min_width=240),
+                gr.Accordion(open=True, elem_id="chat-controls") as controls,
+            ):
+                lb.add(controls, label="chat.controls")
                 self.persona = lb.add(
                     gr.Dropdown(
                         choices=self._persona_choices(),
@@ -73,7 +78,8 @@ class ChatTab:
                     )
                 self.model_status = gr.Markdown(elem_id="model-status")
                 self.speak_toggle = lb.add(
-                    gr.Checkbox(value=False, elem_id="speak-replies"), label="chat.speak_replies"
+                    gr.Checkbox(value=False, elem_id="speak-replies"),
+                    label="chat.speak_replies",
                 )
                 self.voice_out = lb.add(
                     gr.Audio(
@@ -172,6 +178,8 @@ class ChatTab:
         # Browser tabs (gradio session hashes) with a turn in progress: a message sent
         # meanwhile waits for it instead of being dropped.
         self._busy: set[str] = set()
+        # Turns whose page went away (reloaded, closed) mid-reply: they run on to the end.
+        self._detached_turns: set[asyncio.Task[None]] = set()
         self._wire()
 
     def _wire(self) -> None:
@@ -412,6 +420,7 @@ class ChatTab:
             latest = await self.services.chat.list_conversations(user_id)
             conv_id = latest[0].id if latest else None
         history, shown = await self._history(user_id, conv_id, lang)
+        history += self._running_bubble(user_id, conv_id, lang)
         choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
         greeting = ""
@@ -434,18 +443,73 @@ class ChatTab:
         ]
 
     async def on_poll(
-        self, session: dict[str, Any] | None, conv_id: str | None, shown: int
+        self,
+        session: dict[str, Any] | None,
+        conv_id: str | None,
+        shown: int,
+        request: gr.Request | None = None,
     ) -> tuple[Any, Any]:
-        """Show messages that arrived without the user asking (the soul wrote first)."""
-        if not session or not conv_id or self.services.chat.is_running(self.user(session)):
+        """Show messages that arrived without the user asking (the soul wrote first), and
+        in a page opened or reloaded while a reply is written, that reply so far (the tab
+        that sent the message streams it itself)."""
+        if not session or not conv_id:
             return gr.skip(), gr.skip()
         user_id = self.user(session)
+        if self.services.chat.is_running(user_id):
+            if request is not None and request.session_hash in self._busy:
+                return gr.skip(), gr.skip()  # this tab streams the reply itself
+            running = self._running_bubble(user_id, conv_id, session["lang"])
+            if not running:
+                return gr.skip(), gr.skip()
+            history, count = await self._history(user_id, conv_id, session["lang"])
+            return history + running, count
         # Every open tab polls every few seconds: count first, render only when it changed.
         count = await self.services.chat.count_messages(user_id, conv_id)
         if count == shown:
             return gr.skip(), gr.skip()
         history, count = await self._history(user_id, conv_id, session["lang"])
         return history, count
+
+    def _running_bubble(self, user_id: str, conv_id: str | None, lang: str) -> ChatHistory:
+        """The reply being written now in this conversation, as far as it got and marked
+        as unfinished ([] when none is)."""
+        running = self.services.chat.running_reply(user_id)
+        if running is None or not conv_id or running.conversation_id != conv_id:
+            return []
+        elapsed = time.monotonic() - running.started
+        text = hide_partial_marker(running.text).strip()
+        if not text:
+            position = self.services.chat.queue_position(user_id) or 0
+            return [_waiting(lang, elapsed, position)]
+        note = t("chat.still_writing", lang, s=int(elapsed))
+        return [{"role": "assistant", "content": f"{text}\n\n*{note}*"}]
+
+    def _detached(self, events: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+        """The turn's events, driven by a task of its own: a page reloaded or closed while
+        the reply is written stops only the watching (gradio cancels its handler), not the
+        turn, which is written and stored; the reloaded page shows it (`_running_bubble`)."""
+        queue: asyncio.Queue[ChatEvent | Exception | None] = asyncio.Queue()
+
+        async def pump() -> None:
+            try:
+                async for event in events:
+                    queue.put_nowait(event)
+            except Exception as exc:  # raised where the page reads it (IkarError: a toast)
+                queue.put_nowait(exc)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(pump())
+        self._detached_turns.add(task)
+        task.add_done_callback(self._detached_turns.discard)
+
+        async def read() -> AsyncIterator[ChatEvent]:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+
+        return read()
 
     async def _run_turn(
         self,
@@ -464,7 +528,7 @@ class ChatTab:
         waiting = False  # the reply's bubble shows the wait, until the first word
         position = 0  # where the turn stands in the model's line (0: its turn)
         try:
-            async for event in _with_ticks(events, WAIT_TICK_S):
+            async for event in _with_ticks(self._detached(events), WAIT_TICK_S):
                 if event is None:  # still waiting for the first word: say so, with the time
                     if waiting:
                         history[-1] = _waiting(lang, time.monotonic() - started, position)
