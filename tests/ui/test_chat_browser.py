@@ -326,3 +326,25 @@ def test_a_page_reloaded_mid_reply_shows_it_so_far_and_then_whole(
     rows = _rows(slow_server)
     assert [r for r, _ in rows] == ["user", "assistant"]
     assert "word0" in rows[1][1] and "word19" in rows[1][1]
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_chat_comes_first_and_its_controls_are_folded(
+    slow_server: LiveServer,
+) -> None:
+    with browser_page({"width": 390, "height": 844}) as page:
+        _ready(page, slow_server.url)
+        persona = page.locator("#persona-select")
+        page.wait_for_function(
+            "() => !document.querySelector('#chat-controls > .label-wrap.open')", timeout=10_000
+        )
+        assert not persona.is_visible()  # folded
+        chat_box = page.locator("#chatbot").bounding_box()
+        controls = page.locator("#chat-controls").bounding_box()
+        assert chat_box and controls and controls["y"] > chat_box["y"] + chat_box["height"]
+        page.locator("#chat-controls > .label-wrap").click()  # one tap unfolds them
+        persona.wait_for(state="visible", timeout=10_000)
+    with browser_page() as page:  # a desktop: open beside the chat
+        _ready(page, slow_server.url)
+        page.wait_for_timeout(1000)
+        assert page.locator("#persona-select").is_visible()
