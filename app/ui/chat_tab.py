@@ -17,6 +17,7 @@ from app.i18n import MESSAGES, t
 from app.services.errors import NotFound
 from app.services.turns import ChatEvent
 from app.soul.card import substitute_macros
+from app.ui.avatars import persona_avatar, user_avatar
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
 from app.ui.errors import failure_text, info, warn, warning
@@ -378,6 +379,21 @@ class ChatTab:
         )
         return shown, len(msgs)
 
+    async def _with_faces(self, history: ChatHistory, user_id: str, persona_id: str | None) -> Any:
+        """The chat with who is in it: the persona's avatar and name, the user's avatar
+        (gradio's Chatbot has one picture per side, so a persona switch changes them all)."""
+        try:
+            persona = await self.services.soul.get_persona_async(
+                persona_id or self.services.defaults.persona
+            )
+            faces = (
+                await asyncio.to_thread(user_avatar, user_id),
+                await asyncio.to_thread(persona_avatar, persona),
+            )
+        except (IkarError, OSError):  # no pictures is no reason to hide the chat
+            return history
+        return gr.update(value=history, avatar_images=faces, label=persona.name, show_label=True)
+
     def _persona_name(self, persona_id: str) -> str:
         try:
             return self.services.soul.get_persona(persona_id).name  # cached by the soul
@@ -428,12 +444,14 @@ class ChatTab:
             conv_id = None
             greeting = await self._greeting(self.services.defaults.persona, session)
             history = _greeted(greeting)
-        else:
+        persona_id = self.services.defaults.persona
+        if conv_id is not None:
             conv = await self.services.chat.get_conversation(user_id, conv_id)
             if conv.persona_id:
                 persona = gr.update(choices=choices, value=conv.persona_id)
+                persona_id = conv.persona_id
         return [
-            history,
+            await self._with_faces(history, user_id, persona_id),
             conv_id,
             await self._conversation_choices(user_id, conv_id),
             self.model_status_text(lang),
@@ -795,17 +813,19 @@ class ChatTab:
     async def on_new(self, session: dict[str, Any], persona_id: str | None) -> tuple[Any, ...]:
         greeting = await self._greeting(persona_id, session)
         choices = await self._conversation_choices(self.user(session), None)
-        return _greeted(greeting), None, choices, "", 0, greeting
+        chat = await self._with_faces(_greeted(greeting), self.user(session), persona_id)
+        return chat, None, choices, "", 0, greeting
 
     async def on_persona(
         self, persona_id: str | None, session: dict[str, Any], conv_id: str | None
     ) -> tuple[Any, Any]:
         """Another persona on an empty chat: its greeting (mid-chat, the switch is recorded
         with the next message)."""
-        if conv_id:
-            return gr.skip(), gr.skip()
+        if conv_id:  # the history stays; the faces change
+            history, _ = await self._history(self.user(session), conv_id, session["lang"])
+            return await self._with_faces(history, self.user(session), persona_id), gr.skip()
         greeting = await self._greeting(persona_id, session)
-        return _greeted(greeting), greeting
+        return await self._with_faces(_greeted(greeting), self.user(session), persona_id), greeting
 
     async def _greeting(self, persona_id: str | None, session: dict[str, Any]) -> str:
         """The persona card's first message or one of its alternate greetings (SillyTavern's
@@ -840,7 +860,9 @@ class ChatTab:
         if conv_id is None:
             greeting = await self._greeting(persona_id, session)
             history = _greeted(greeting)
-        return history, conv_id, title, persona, shown, greeting
+        who = persona if isinstance(persona, str) else persona_id
+        chat = await self._with_faces(history, self.user(session), who)
+        return chat, conv_id, title, persona, shown, greeting
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
         if conv_id:

@@ -86,6 +86,11 @@ def test_enter_sends_and_shift_enter_breaks_the_line(slow_server: LiveServer) ->
         )
         page.locator("#chatbot").get_by_text("word19").wait_for(timeout=60_000)
         assert _rows(slow_server)[0] == ("user", "line one\nline two")
+        # Faces beside the messages (the user's, the persona's), served and drawn.
+        faces = page.locator("#chatbot img.avatar-image")
+        drawn = faces.evaluate_all("els => els.map(e => e.complete && e.naturalWidth > 0)")
+        sources = set(faces.evaluate_all("els => els.map(e => e.src)"))
+        assert len(drawn) >= 2 and all(drawn) and len(sources) == 2
 
 
 @pytest.mark.browser
