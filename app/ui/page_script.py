@@ -73,11 +73,10 @@ html[data-ui-lang="en"] .soul-legend [lang="ru"] { display: none; }
   #chat-layout { flex-direction: column-reverse; }
   #chat-layout > * { min-width: 100% !important; }
   #chat-buttons > button { min-width: 40% !important; }
-  /* Tables scroll sideways instead of breaking their headers letter by letter. */
-  /* (gradio sizes the columns inline to fit the screen: these override it) */
-  .table-wrap table { width: max-content !important; min-width: 100%; }
-  .table-wrap th, .table-wrap td { min-width: 5.5em !important; max-width: 18em !important; }
-  .table-container, .table-wrap { overflow-x: auto !important; }
+  /* Tables scroll sideways instead of breaking their words letter by letter: gradio
+     sizes the columns from the table's width, so the table is made wider than a phone. */
+  .table-container { overflow-x: auto !important; }
+  .table-container > .table-wrap { min-width: 760px; }
 }
 """
 )
