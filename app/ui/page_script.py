@@ -76,7 +76,10 @@ html[data-ui-lang="en"] .soul-legend [lang="ru"] { display: none; }
   /* Tables scroll sideways instead of breaking their words letter by letter: gradio
      sizes the columns from the table's width, so the table is made wider than a phone. */
   .table-container { overflow-x: auto !important; }
-  .table-container > .table-wrap { min-width: 760px; }
+  .table-container > .table-wrap { min-width: 900px; }
+  /* The memory list's pager: narrower buttons, room for "shown 1-20 of 57" between. */
+  #memory-prev, #memory-next { min-width: 84px !important; max-width: 96px; }
+  #memory-page-info { min-width: 0 !important; text-align: center; }
 }
 """
 )
