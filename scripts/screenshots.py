@@ -126,7 +126,8 @@ def tour(url: str, out: Path, chat_first: bool) -> list[Path]:
                         page.wait_for_selector("#send:not([disabled])", timeout=120_000)
                     for tab in TABS:
                         page.get_by_role("tab", name=t(f"tab.{tab}", lang)).click()
-                        page.wait_for_timeout(1500)  # the tab's load event, plots drawn
+                        # the load, plots drawn, the model status's 3 s tick
+                        page.wait_for_timeout(3500)
                         path = out / f"{lang}-{form}-{tab}.png"
                         page.screenshot(path=str(path), full_page=True)
                         saved.append(path)

@@ -3,10 +3,10 @@
 MESSAGES: dict[str, tuple[str, str]] = {
     # notices and the token
     "admin.disabled_notice": (
-        "🔒 **Админка отключена.** Чтобы включить её, задайте секретный токен длиной от 16 "
+        "**Админка отключена.** Чтобы включить её, задайте секретный токен длиной от 16 "
         "символов в переменной окружения `IKAR_ADMIN_TOKEN` и перезапустите ИКАР, например: "
         "`IKAR_ADMIN_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe())')`.",
-        "🔒 **Admin is disabled.** To enable it, set a secret token of 16+ characters in the "
+        "**Admin is disabled.** To enable it, set a secret token of 16+ characters in the "
         "`IKAR_ADMIN_TOKEN` environment variable and restart IKAR, for example: "
         "`IKAR_ADMIN_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe())')`.",
     ),
@@ -149,4 +149,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Схема файла не совпадает с этой версией ИКАР ({detail}). Данные не изменены.",
         "The file's schema does not match this IKAR version ({detail}). Nothing was changed.",
     ),
+    # table headers and yes/no cells
+    "admin.col.id": ("ID", "ID"),
+    "admin.col.name": ("Имя", "Name"),
+    "admin.col.conversations": ("Разговоры", "Conversations"),
+    "admin.col.messages": ("Сообщения", "Messages"),
+    "admin.col.souls": ("Души", "Souls"),
+    "admin.col.memories": ("Воспоминания", "Memories"),
+    "admin.col.has_password": ("Пароль", "Password"),
+    "admin.col.label": ("Модель", "Model"),
+    "admin.col.state": ("Состояние", "State"),
+    "admin.col.active": ("Активна", "Active"),
+    "admin.col.configured_default": ("По умолчанию", "Default"),
+    "admin.col.detail": ("Подробности", "Details"),
+    "admin.col.kind": ("Вид", "Kind"),
+    "admin.col.progress": ("Прогресс", "Progress"),
+    "admin.col.description": ("Описание", "Description"),
+    "admin.col.wait_s": ("Ждала, с", "Waited, s"),
+    "admin.col.run_s": ("Шла, с", "Ran, s"),
+    "admin.col.error": ("Ошибка", "Error"),
+    "admin.col.timestamp": ("Время", "Time"),
+    "admin.col.level": ("Уровень", "Level"),
+    "admin.col.logger": ("Источник", "Logger"),
+    "admin.col.request_id": ("Запрос", "Request"),
+    "admin.col.message": ("Сообщение", "Message"),
+    "admin.yes": ("да", "yes"),
+    "admin.no": ("нет", "no"),
 }

@@ -147,6 +147,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Модель занята: в очереди уже {waiting} запросов. Повторите чуть позже.",
         "The model is busy: {waiting} requests are already waiting. Try again shortly.",
     ),
+    "chat.controls": ("Разговоры и настройки", "Conversations and settings"),
+    "chat.still_writing": (
+        "ещё пишет… {s} с (ответ появится здесь целиком, когда будет готов)",
+        "still writing… {s} s (the whole reply shows here when it is done)",
+    ),
     "chat.queue_position": (
         "В очереди к модели: {position}-й",
         "Waiting for the model: number {position} in line",

@@ -114,8 +114,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "memory.import_result": ("Результат импорта", "Import result"),
     "memory.no_file": ("Сначала выберите файл.", "Choose a file first."),
     "memory.imported": (
-        "✅ Импортирован разговор **{title}** ({source}): сообщений — {messages}.",
-        "✅ Imported the conversation **{title}** ({source}): {messages} messages.",
+        "✓ Импортирован разговор **{title}** ({source}): сообщений — {messages}.",
+        "✓ Imported the conversation **{title}** ({source}): {messages} messages.",
     ),
     "memory.import_warnings": ("Предупреждения:", "Warnings:"),
     "memory.import_reason.too_large": ("файл слишком большой", "the file is too large"),
@@ -229,10 +229,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{size} векторов ({kind}, {model}), в базе {vectors}",
         "{size} vectors ({kind}, {model}), {vectors} in the database",
     ),
-    "memory.stats.consistent": ("✅ согласован с базой", "✅ consistent with the database"),
+    "memory.stats.consistent": ("✓ согласован с базой", "✓ consistent with the database"),
     "memory.stats.inconsistent": (
-        "⚠️ расходится с базой (будет перестроен при запуске)",
-        "⚠️ differs from the database (rebuilt at the next start)",
+        "⚠ расходится с базой (будет перестроен при запуске)",
+        "⚠ differs from the database (rebuilt at the next start)",
     ),
     "memory.stats.pending": ("Ждут векторизации", "Waiting to be embedded"),
     "memory.stats.embedder": ("Модель эмбеддингов", "Embedding model"),
@@ -258,9 +258,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Оптимизация сейчас не идёт.",
         "Consolidation is not running.",
     ),
-    "memory.cstate.idle": ("⚪ не идёт", "⚪ idle"),
-    "memory.cstate.running": ("⏳ идёт", "⏳ running"),
-    "memory.cstate.cancelling": ("⏹ останавливается", "⏹ cancelling"),
+    "memory.cstate.idle": ("не идёт", "idle"),
+    "memory.cstate.running": ("идёт", "running"),
+    "memory.cstate.cancelling": ("останавливается", "cancelling"),
     "memory.consolidation_line": (
         "**Оптимизация:** {state}. Окон: {windows}, сводок: {summaries}, "
         "слито дублей: {merged}, угасло: {decayed}.",

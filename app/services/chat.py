@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -48,6 +49,16 @@ log = logging.getLogger(__name__)
 
 # Tokens kept free between the prompt and the reply, for template markers we cannot count.
 PROMPT_MARGIN_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class RunningReply:
+    """What a user's running turn has written so far, for a page opened or reloaded while
+    it writes (the tab that sent the message gets the tokens themselves)."""
+
+    conversation_id: str
+    text: str  # what may be shown (media markers hidden), "" before the first word
+    started: float  # time.monotonic() when the turn began
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,17 @@ class ChatService:
         # The cancel event of each user's running generation, for the Stop button.
         self._running: dict[str, threading.Event] = {}
         self._tickets: dict[str, Ticket] = {}
+        self._replies: dict[str, RunningReply] = {}
         # Told (user_id, message ids) when regenerate / edit drop messages, so what was
         # edited away or regenerated over is not remembered (memory, the profile).
         self.on_messages_deleted: list[Callable[[str, list[str]], object]] = []
 
     def is_running(self, user_id: str) -> bool:
         return user_id in self._running
+
+    def running_reply(self, user_id: str) -> RunningReply | None:
+        """The user's turn being written now, with its text so far; None when none runs."""
+        return self._replies.get(user_id)
 
     def busy(self) -> bool:
         """Whether any user's turn is generating (background model work waits for it)."""
@@ -394,8 +410,12 @@ class ChatService:
         cancel = cancel or threading.Event()
         self._running[conv.user_id] = cancel
         self._tickets[conv.user_id] = ticket
+        reply = self._replies[conv.user_id] = RunningReply(conv.id, "", time.monotonic())
         try:
             async for event in self._answer_turn(conv, user_msg, language, cancel, ticket):
+                if event.type == "token" and self._replies.get(conv.user_id) is reply:
+                    reply = RunningReply(conv.id, reply.text + event.text, reply.started)
+                    self._replies[conv.user_id] = reply
                 yield event
         finally:
             # Done, failed, stopped or the client left (the generator is closed): the next
@@ -405,6 +425,8 @@ class ChatService:
                 del self._running[conv.user_id]
             if self._tickets.get(conv.user_id) is ticket:
                 del self._tickets[conv.user_id]
+            if self._replies.get(conv.user_id) is reply:
+                del self._replies[conv.user_id]
 
     async def _answer_turn(
         self,

@@ -16,7 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from app.composition import Services
-from app.i18n import normalize_lang, t
+from app.i18n import MESSAGES, normalize_lang, t
 from app.security.admin_gate import client_key, verify_admin_request
 from app.security.errors import SecurityError
 from app.ui.errors import warn
@@ -25,6 +25,7 @@ from app.ui.uploads import uploaded_path
 from config.errors import IkarError
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+# Fields shown in each table; headers are `admin.col.<field>` in the user's language.
 USER_COLUMNS = ["id", "name", "conversations", "messages", "souls", "memories", "has_password"]
 MODEL_COLUMNS = ["name", "label", "state", "active", "configured_default", "detail"]
 JOB_COLUMNS = ["id", "kind", "state", "progress", "description", "wait_s", "run_s", "error"]
@@ -92,7 +93,10 @@ class AdminTab:
         with self._section("admin.section.users"):
             self.users_btn = self._button("admin.refresh", "admin-users-refresh")
             self.users_df = gr.Dataframe(
-                headers=USER_COLUMNS, interactive=False, elem_id="admin-users", wrap=True
+                headers=headers(USER_COLUMNS, self.lang),
+                interactive=False,
+                elem_id="admin-users",
+                wrap=True,
             )
             with gr.Row(equal_height=True):
                 self.user_id = lb.add(
@@ -130,7 +134,10 @@ class AdminTab:
         lb = self.labels
         with self._section("admin.section.models"):
             self.models_df = gr.Dataframe(
-                headers=MODEL_COLUMNS, interactive=False, elem_id="admin-models", wrap=True
+                headers=headers(MODEL_COLUMNS, self.lang),
+                interactive=False,
+                elem_id="admin-models",
+                wrap=True,
             )
             with gr.Row(equal_height=True):
                 self.model_name = lb.add(
@@ -146,7 +153,9 @@ class AdminTab:
         with self._section("admin.section.jobs"):
             self.jobs_btn = self._button("admin.refresh", "admin-jobs-refresh")
             self.jobs_md = gr.Markdown()
-            self.jobs_df = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, wrap=True)
+            self.jobs_df = gr.Dataframe(
+                headers=headers(JOB_COLUMNS, self.lang), interactive=False, wrap=True
+            )
             with gr.Row(equal_height=True):
                 self.job_id = lb.add(gr.Textbox(max_lines=1), label="admin.job_id")
                 self.cancel_job_btn = self._button("admin.cancel_job", "admin-cancel-job", "stop")
@@ -191,7 +200,7 @@ class AdminTab:
                 )
             self.logs_btn = self._button("admin.refresh", "admin-logs-refresh")
             self.logs_df = gr.Dataframe(
-                headers=LOG_COLUMNS,
+                headers=headers(LOG_COLUMNS, self.lang),
                 interactive=False,
                 wrap=True,
                 column_widths=["17%", "8%", "15%", "12%", "48%"],
@@ -330,11 +339,11 @@ class AdminTab:
         denied = self.refusal(token, request, lang)
         if denied is not None:
             gr.Warning(denied)
-            return (f"⛔ {denied}", *[gr.skip()] * n_outputs)
+            return (f"✕ {denied}", *[gr.skip()] * n_outputs)
         try:
             values = tuple(await asyncio.to_thread(action, lang))
         except IkarError as exc:
-            return (f"⚠️ {warn(exc, lang)}", *[gr.skip()] * n_outputs)
+            return (f"⚠ {warn(exc, lang)}", *[gr.skip()] * n_outputs)
         return values
 
     # -- callbacks ---------------------------------------------------------------------
@@ -353,15 +362,15 @@ class AdminTab:
             personas = admin.persona_defaults()
             models = admin.list_models()
             return (
-                f"✅ {t('admin.signed_in', lang)}",
-                self.users_frame(),
+                f"✓ {t('admin.signed_in', lang)}",
+                self.users_frame(lang),
                 gr.update(choices=prompts, value=None),
                 gr.update(
                     choices=[(p["name"], p["id"]) for p in personas.personas],
                     value=personas.default_persona,
                 ),
                 self.persona_text(lang),
-                self.models_frame(),
+                self.models_frame(lang),
                 gr.update(choices=[m.name for m in models], value=self.services.models.active_name),
             )
 
@@ -371,7 +380,7 @@ class AdminTab:
         self, token: str, session: dict[str, Any] | None, request: gr.Request
     ) -> tuple[Any, ...]:
         return await self.guarded(
-            token, session, request, 1, lambda lang: (t("admin.done", lang), self.users_frame())
+            token, session, request, 1, lambda lang: (t("admin.done", lang), self.users_frame(lang))
         )
 
     async def on_export(
@@ -398,7 +407,7 @@ class AdminTab:
                 return t("admin.confirm_first", lang), gr.skip(), gr.skip()
             counts = self.services.admin.delete_user((user_id or "").strip())
             summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-            return f"{t('admin.deleted', lang)} ({summary})", self.users_frame(), False
+            return f"{t('admin.deleted', lang)} ({summary})", self.users_frame(lang), False
 
         return await self.guarded(token, session, request, 2, action)
 
@@ -422,7 +431,7 @@ class AdminTab:
     ) -> tuple[Any, ...]:
         def action(lang: str) -> Sequence[Any]:
             saved = self.services.admin.save_prompt(name or "", text or "")
-            return (f"✅ {t('admin.saved', lang)}: {saved.name}",)
+            return (f"✓ {t('admin.saved', lang)}: {saved.name}",)
 
         return await self.guarded(token, session, request, 0, action)
 
@@ -431,7 +440,7 @@ class AdminTab:
     ) -> tuple[Any, ...]:
         def action(lang: str) -> Sequence[Any]:
             self.services.admin.set_default_persona(persona or "")
-            return f"✅ {t('admin.saved', lang)}", self.persona_text(lang)
+            return f"✓ {t('admin.saved', lang)}", self.persona_text(lang)
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -447,7 +456,7 @@ class AdminTab:
                     "default": admin.set_default_model,
                 }[what]
                 info = run(name or "")
-                return f"✅ {info.name}: {info.state}", self.models_frame()
+                return f"✓ {info.name}: {info.state}", self.models_frame(lang)
 
             return await self.guarded(token, session, request, 1, action)
 
@@ -468,7 +477,7 @@ class AdminTab:
                     f" (p95 {s.get('wait_p95_s')})"
                     for kind, s in stats.items()
                 ) or t("admin.no_jobs", lang)
-                frame = _frame(data["jobs"], JOB_COLUMNS)
+                frame = _frame(data["jobs"], JOB_COLUMNS, lang)
             consolidation: Any = (
                 admin.consolidation("status")
                 if admin.memory is not None
@@ -485,7 +494,7 @@ class AdminTab:
             admin = self.services.admin
             cancelled = admin.cancel_job((job_id or "").strip())
             key = "admin.job_cancelled" if cancelled else "admin.job_not_live"
-            return t(key, lang), _frame(admin.queues()["jobs"], JOB_COLUMNS)
+            return t(key, lang), _frame(admin.queues()["jobs"], JOB_COLUMNS, lang)
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -530,7 +539,7 @@ class AdminTab:
                 (text or "").strip() or None,
                 (request_id or "").strip() or None,
             )
-            return f"{t('admin.done', lang)} ({len(items)})", _frame(items, LOG_COLUMNS)
+            return f"{t('admin.done', lang)} ({len(items)})", _frame(items, LOG_COLUMNS, lang)
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -543,7 +552,7 @@ class AdminTab:
             link = download_link(
                 path, admin.offer(path, "application/vnd.sqlite3", client(request))
             )
-            return f"✅ {t('admin.backup_ready', lang)}: {link}", link
+            return f"✓ {t('admin.backup_ready', lang)}: {link}", link
 
         return await self.guarded(token, session, request, 1, action)
 
@@ -562,7 +571,7 @@ class AdminTab:
                 return t("admin.confirm_first", lang), gr.skip()
             result = self.services.admin.restore(uploaded_path(upload))
             return (
-                f"✅ {t('admin.restored', lang, users=result.users, backup=result.safety_backup)}",
+                f"✓ {t('admin.restored', lang, users=result.users, backup=result.safety_backup)}",
                 False,
             )
 
@@ -580,12 +589,16 @@ class AdminTab:
         )
 
     # -- views -------------------------------------------------------------------------
-    def users_frame(self) -> pd.DataFrame:
+    def users_frame(self, lang: str) -> pd.DataFrame:
         users = [u.model_dump() for u in self.services.admin.list_users()]
-        return _frame(users, USER_COLUMNS)
+        return _frame(users, USER_COLUMNS, lang)
 
-    def models_frame(self) -> pd.DataFrame:
-        return _frame([m.model_dump() for m in self.services.admin.list_models()], MODEL_COLUMNS)
+    def models_frame(self, lang: str) -> pd.DataFrame:
+        models = [m.model_dump() for m in self.services.admin.list_models()]
+        for model in models:  # the state in words, as the chat's model line says it
+            key = f"chat.state.{model.get('state')}"
+            model["state"] = t(key, lang) if key in MESSAGES else model.get("state")
+        return _frame(models, MODEL_COLUMNS, lang)
 
     def persona_text(self, lang: str) -> str:
         defaults = self.services.admin.persona_defaults()
@@ -607,8 +620,21 @@ def client(request: gr.Request | None) -> str:
     return client_key(request) if request is not None else "unknown"
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+def headers(columns: list[str], lang: str) -> list[str]:
+    """A table's column headers in the user's language (never the raw field names)."""
+    return [t(f"admin.col.{c}", lang) for c in columns]
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], lang: str) -> pd.DataFrame:
+    data = [[_cell(row.get(c), lang) for c in columns] for row in rows]
+    return pd.DataFrame(data, columns=headers(columns, lang))
+
+
+def _cell(value: Any, lang: str) -> Any:
+    """Yes/no as words in the user's language, not True/False."""
+    if isinstance(value, bool):
+        return t("admin.yes" if value else "admin.no", lang)
+    return value
 
 
 def metric_frames(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,6 +17,7 @@ from app.i18n import MESSAGES, t
 from app.services.errors import NotFound
 from app.services.turns import ChatEvent
 from app.soul.card import substitute_macros
+from app.ui.avatars import persona_avatar, user_avatar
 from app.ui.chat_media import ChatMedia
 from app.ui.chat_render import ChatHistory, to_chatbot
 from app.ui.errors import failure_text, info, warn, warning
@@ -43,7 +44,12 @@ class ChatTab:
     def build(self) -> None:
         lb = self.labels
         with gr.Row(elem_id="chat-layout"):
-            with gr.Column(scale=1, min_width=240):
+            # Folded on a phone by the page script (under the chat there: the chat first).
+            with (
+                gr.Column(scale=1, min_width=240),
+                gr.Accordion(open=True, elem_id="chat-controls") as controls,
+            ):
+                lb.add(controls, label="chat.controls")
                 self.persona = lb.add(
                     gr.Dropdown(
                         choices=self._persona_choices(),
@@ -73,7 +79,8 @@ class ChatTab:
                     )
                 self.model_status = gr.Markdown(elem_id="model-status")
                 self.speak_toggle = lb.add(
-                    gr.Checkbox(value=False, elem_id="speak-replies"), label="chat.speak_replies"
+                    gr.Checkbox(value=False, elem_id="speak-replies"),
+                    label="chat.speak_replies",
                 )
                 self.voice_out = lb.add(
                     gr.Audio(
@@ -172,6 +179,8 @@ class ChatTab:
         # Browser tabs (gradio session hashes) with a turn in progress: a message sent
         # meanwhile waits for it instead of being dropped.
         self._busy: set[str] = set()
+        # Turns whose page went away (reloaded, closed) mid-reply: they run on to the end.
+        self._detached_turns: set[asyncio.Task[None]] = set()
         self._wire()
 
     def _wire(self) -> None:
@@ -370,6 +379,21 @@ class ChatTab:
         )
         return shown, len(msgs)
 
+    async def _with_faces(self, history: ChatHistory, user_id: str, persona_id: str | None) -> Any:
+        """The chat with who is in it: the persona's avatar and name, the user's avatar
+        (gradio's Chatbot has one picture per side, so a persona switch changes them all)."""
+        try:
+            persona = await self.services.soul.get_persona_async(
+                persona_id or self.services.defaults.persona
+            )
+            faces = (
+                await asyncio.to_thread(user_avatar, user_id),
+                await asyncio.to_thread(persona_avatar, persona),
+            )
+        except (IkarError, OSError):  # no pictures is no reason to hide the chat
+            return history
+        return gr.update(value=history, avatar_images=faces, label=persona.name, show_label=True)
+
     def _persona_name(self, persona_id: str) -> str:
         try:
             return self.services.soul.get_persona(persona_id).name  # cached by the soul
@@ -412,6 +436,7 @@ class ChatTab:
             latest = await self.services.chat.list_conversations(user_id)
             conv_id = latest[0].id if latest else None
         history, shown = await self._history(user_id, conv_id, lang)
+        history += self._running_bubble(user_id, conv_id, lang)
         choices = await self._persona_choices_async(user_id)
         persona: Any = gr.update(choices=choices, value=self.services.defaults.persona)
         greeting = ""
@@ -419,12 +444,14 @@ class ChatTab:
             conv_id = None
             greeting = await self._greeting(self.services.defaults.persona, session)
             history = _greeted(greeting)
-        else:
+        persona_id = self.services.defaults.persona
+        if conv_id is not None:
             conv = await self.services.chat.get_conversation(user_id, conv_id)
             if conv.persona_id:
                 persona = gr.update(choices=choices, value=conv.persona_id)
+                persona_id = conv.persona_id
         return [
-            history,
+            await self._with_faces(history, user_id, persona_id),
             conv_id,
             await self._conversation_choices(user_id, conv_id),
             self.model_status_text(lang),
@@ -434,18 +461,73 @@ class ChatTab:
         ]
 
     async def on_poll(
-        self, session: dict[str, Any] | None, conv_id: str | None, shown: int
+        self,
+        session: dict[str, Any] | None,
+        conv_id: str | None,
+        shown: int,
+        request: gr.Request | None = None,
     ) -> tuple[Any, Any]:
-        """Show messages that arrived without the user asking (the soul wrote first)."""
-        if not session or not conv_id or self.services.chat.is_running(self.user(session)):
+        """Show messages that arrived without the user asking (the soul wrote first), and
+        in a page opened or reloaded while a reply is written, that reply so far (the tab
+        that sent the message streams it itself)."""
+        if not session or not conv_id:
             return gr.skip(), gr.skip()
         user_id = self.user(session)
+        if self.services.chat.is_running(user_id):
+            if request is not None and request.session_hash in self._busy:
+                return gr.skip(), gr.skip()  # this tab streams the reply itself
+            running = self._running_bubble(user_id, conv_id, session["lang"])
+            if not running:
+                return gr.skip(), gr.skip()
+            history, count = await self._history(user_id, conv_id, session["lang"])
+            return history + running, count
         # Every open tab polls every few seconds: count first, render only when it changed.
         count = await self.services.chat.count_messages(user_id, conv_id)
         if count == shown:
             return gr.skip(), gr.skip()
         history, count = await self._history(user_id, conv_id, session["lang"])
         return history, count
+
+    def _running_bubble(self, user_id: str, conv_id: str | None, lang: str) -> ChatHistory:
+        """The reply being written now in this conversation, as far as it got and marked
+        as unfinished ([] when none is)."""
+        running = self.services.chat.running_reply(user_id)
+        if running is None or not conv_id or running.conversation_id != conv_id:
+            return []
+        elapsed = time.monotonic() - running.started
+        text = hide_partial_marker(running.text).strip()
+        if not text:
+            position = self.services.chat.queue_position(user_id) or 0
+            return [_waiting(lang, elapsed, position)]
+        note = t("chat.still_writing", lang, s=int(elapsed))
+        return [{"role": "assistant", "content": f"{text}\n\n*{note}*"}]
+
+    def _detached(self, events: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+        """The turn's events, driven by a task of its own: a page reloaded or closed while
+        the reply is written stops only the watching (gradio cancels its handler), not the
+        turn, which is written and stored; the reloaded page shows it (`_running_bubble`)."""
+        queue: asyncio.Queue[ChatEvent | Exception | None] = asyncio.Queue()
+
+        async def pump() -> None:
+            try:
+                async for event in events:
+                    queue.put_nowait(event)
+            except Exception as exc:  # raised where the page reads it (IkarError: a toast)
+                queue.put_nowait(exc)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(pump())
+        self._detached_turns.add(task)
+        task.add_done_callback(self._detached_turns.discard)
+
+        async def read() -> AsyncIterator[ChatEvent]:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+
+        return read()
 
     async def _run_turn(
         self,
@@ -464,7 +546,7 @@ class ChatTab:
         waiting = False  # the reply's bubble shows the wait, until the first word
         position = 0  # where the turn stands in the model's line (0: its turn)
         try:
-            async for event in _with_ticks(events, WAIT_TICK_S):
+            async for event in _with_ticks(self._detached(events), WAIT_TICK_S):
                 if event is None:  # still waiting for the first word: say so, with the time
                     if waiting:
                         history[-1] = _waiting(lang, time.monotonic() - started, position)
@@ -731,17 +813,19 @@ class ChatTab:
     async def on_new(self, session: dict[str, Any], persona_id: str | None) -> tuple[Any, ...]:
         greeting = await self._greeting(persona_id, session)
         choices = await self._conversation_choices(self.user(session), None)
-        return _greeted(greeting), None, choices, "", 0, greeting
+        chat = await self._with_faces(_greeted(greeting), self.user(session), persona_id)
+        return chat, None, choices, "", 0, greeting
 
     async def on_persona(
         self, persona_id: str | None, session: dict[str, Any], conv_id: str | None
     ) -> tuple[Any, Any]:
         """Another persona on an empty chat: its greeting (mid-chat, the switch is recorded
         with the next message)."""
-        if conv_id:
-            return gr.skip(), gr.skip()
+        if conv_id:  # the history stays; the faces change
+            history, _ = await self._history(self.user(session), conv_id, session["lang"])
+            return await self._with_faces(history, self.user(session), persona_id), gr.skip()
         greeting = await self._greeting(persona_id, session)
-        return _greeted(greeting), greeting
+        return await self._with_faces(_greeted(greeting), self.user(session), persona_id), greeting
 
     async def _greeting(self, persona_id: str | None, session: dict[str, Any]) -> str:
         """The persona card's first message or one of its alternate greetings (SillyTavern's
@@ -776,7 +860,9 @@ class ChatTab:
         if conv_id is None:
             greeting = await self._greeting(persona_id, session)
             history = _greeted(greeting)
-        return history, conv_id, title, persona, shown, greeting
+        who = persona if isinstance(persona, str) else persona_id
+        chat = await self._with_faces(history, self.user(session), who)
+        return chat, conv_id, title, persona, shown, greeting
 
     async def on_rename(self, title: str, session: dict[str, Any], conv_id: str | None) -> Any:
         if conv_id:

@@ -1112,7 +1112,7 @@ class MemoryTab:
                 persona or None,
             )
         except IkarError as exc:  # too large, broken file, ...
-            return [f"⚠️ {warn(exc, lang)}", gr.skip(), gr.skip()]
+            return [f"⚠ {warn(exc, lang)}", gr.skip(), gr.skip()]
         return [
             import_markdown(result, lang),
             None,

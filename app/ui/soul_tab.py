@@ -65,7 +65,7 @@ _COLORS: Final = {
     "trauma": "#9b5d5d",
 }
 _LONG_FIELDS: Final = {"description", "personality", "scenario", "first_mes", "mes_example"}
-SoulView = tuple[str, pd.DataFrame, str, str]
+SoulView = tuple[str, Any, str, str]  # the plot: its frame and time format
 AUTO_VOICE: Final = "auto"  # the voice dropdown's "by the reply's language" (no voice saved)
 
 
@@ -166,6 +166,33 @@ def history_frame(points: list[SoulHistoryPoint], lang: str) -> pd.DataFrame:
     # UTC instants: the browser's chart shows them in the viewer's local time.
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
     return frame
+
+
+def time_axis_format(points: list[SoulHistoryPoint]) -> str:
+    """The plot's time labels for the span shown: seconds over a few minutes (else every
+    label read the same HH:MM), the day over days; always a 24-hour clock, never ".800"."""
+    span = points[-1].ts - points[0].ts if len(points) > 1 else 0.0
+    if span <= 10 * 60:
+        return "%H:%M:%S"
+    if span <= 36 * 3600:
+        return "%H:%M"
+    if span <= 7 * 86400:
+        return "%d.%m %H:%M"
+    return "%d.%m"
+
+
+def plot_legend() -> str:
+    """The plot's legend as wrapping HTML, in both languages (the page's style sheet shows
+    the one of the UI language, see app/ui/page_script.py)."""
+    items = []
+    for series in HISTORY_SERIES:
+        names = "".join(
+            f'<span lang="{lang}">{html.escape(t(f"soul.{series}", lang))}</span>'
+            for lang in ("ru", "en")
+        )
+        swatch = f'<i style="background:{_COLORS[series]}"></i>'
+        items.append(f'<span class="legend-item">{swatch}{names}</span>')
+    return f'<div class="soul-legend">{"".join(items)}</div>'
 
 
 def current_point(state: SoulState) -> SoulHistoryPoint:
@@ -345,11 +372,15 @@ class SoulTab:
                         x_axis_format="%H:%M",  # a 24-hour clock, never ".800"
                         y_title=" ",
                         color_title=" ",
+                        # The chart's own legend is one line that runs off a phone's
+                        # screen: `plot_legend` below wraps instead.
+                        colors_in_legend=[],
                         show_label=True,
                         elem_id="soul-history",
                     ),
                     label="soul.history",
                 )
+                gr.HTML(plot_legend(), elem_id="soul-history-legend")
         with gr.Row():
             with gr.Column():
                 self.daily_view = gr.Markdown(elem_id="soul-daily")
@@ -531,7 +562,7 @@ class SoulTab:
         """The state, history plot, today's personality and inner life, for this user."""
         user_id, lang = user_of(self.services.session_signer, session), _lang(session)
         if not persona_id:
-            return "", history_frame([], lang), "", ""
+            return "", gr.update(value=history_frame([], lang), x_axis_format="%H:%M"), "", ""
         soul = self.services.soul
         state = await soul.get_state_async(user_id, persona_id)
         points = await soul.history_async(user_id, persona_id, 500)
@@ -539,7 +570,7 @@ class SoulTab:
             points.append(current_point(state))
         return (
             state_html(state, lang),
-            history_frame(points, lang),
+            gr.update(value=history_frame(points, lang), x_axis_format=time_axis_format(points)),
             daily_markdown(state, lang),
             inner_html(state, lang),
         )

@@ -158,3 +158,24 @@ def test_a_failed_turn_reports_a_real_message_in_ui_and_api(settings: Settings) 
     assert r.json()["error"] == "timeout"
     assert "did not answer" in r.json()["messages"]["en"]
     assert "не ответила" in r.json()["messages"]["ru"]
+
+
+def test_the_running_reply_is_readable_while_it_is_written(settings: Settings) -> None:
+    """What a page opened mid-reply shows: the text so far of the user's running turn."""
+    services = services_with(settings, ScriptedBackend(words=["One", " two", " three"]))
+    seen: list[tuple[str, str] | None] = []
+
+    async def watch() -> None:
+        assert services.chat.running_reply("u1") is None
+        async for event in services.chat.send("u1", "count"):
+            running = services.chat.running_reply("u1")
+            seen.append((running.conversation_id, running.text) if running else None)
+            if event.type == "token":
+                assert services.chat.running_reply("someone-else") is None
+
+    _run(watch())
+    cid = services.chat.conversations.list("u1")[0].id
+    texts = [s[1] for s in seen if s is not None and s[0] == cid]
+    assert "One two" in texts and "One two three" in texts  # it grows with each token
+    assert services.chat.running_reply("u1") is None  # gone when the turn ends
+    services.close()

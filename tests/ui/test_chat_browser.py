@@ -86,6 +86,11 @@ def test_enter_sends_and_shift_enter_breaks_the_line(slow_server: LiveServer) ->
         )
         page.locator("#chatbot").get_by_text("word19").wait_for(timeout=60_000)
         assert _rows(slow_server)[0] == ("user", "line one\nline two")
+        # Faces beside the messages (the user's, the persona's), served and drawn.
+        faces = page.locator("#chatbot img.avatar-image")
+        drawn = faces.evaluate_all("els => els.map(e => e.complete && e.naturalWidth > 0)")
+        sources = set(faces.evaluate_all("els => els.map(e => e.src)"))
+        assert len(drawn) >= 2 and all(drawn) and len(sources) == 2
 
 
 @pytest.mark.browser
@@ -291,3 +296,60 @@ def test_deleting_a_conversation_asks_first(slow_server: LiveServer) -> None:
         page.get_by_role("button", name="Delete", exact=True).wait_for(timeout=10_000)
         page.locator("#chatbot").get_by_text("Keep this").wait_for(state="detached")
     assert _rows(slow_server) == []
+
+
+@pytest.mark.browser
+def test_a_page_reloaded_mid_reply_shows_it_so_far_and_then_whole(
+    slow_server: LiveServer,
+) -> None:
+    backend: ScriptedBackend = slow_server.backend  # type: ignore[attr-defined]
+    backend.delay_s = 0.5  # 10 s a reply
+    with browser_page() as page:
+        _ready(page, slow_server.url)
+        page.fill("#chat-input textarea", "Tell me twenty words")
+        page.click("#send")
+        chat = page.locator("#chatbot")
+        chat.get_by_text("word3", exact=False).first.wait_for(timeout=30_000)
+        page.reload()
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        # The reply so far, marked as still being written, not "no reply" nor nothing.
+        chat.get_by_text("Tell me twenty words").wait_for(timeout=30_000)
+        chat.get_by_text("still writing", exact=False).wait_for(timeout=10_000)
+        assert "word3" in chat.inner_text()
+        assert "no reply" not in chat.inner_text()
+        # Another tab of the same browser (its stored identity) sees it too.
+        browser = page.context.browser
+        other = browser.new_context(storage_state=page.context.storage_state()).new_page()
+        other.goto(slow_server.url + "/")
+        other.locator("#chatbot").get_by_text("word3", exact=False).first.wait_for(timeout=30_000)
+        # The whole reply replaces it when done (the poll picks it up), unmarked.
+        chat.get_by_text("word19", exact=False).wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => !document.querySelector('#chatbot').innerText.includes('writing')",
+            timeout=15_000,
+        )
+    rows = _rows(slow_server)
+    assert [r for r, _ in rows] == ["user", "assistant"]
+    assert "word0" in rows[1][1] and "word19" in rows[1][1]
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_chat_comes_first_and_its_controls_are_folded(
+    slow_server: LiveServer,
+) -> None:
+    with browser_page({"width": 390, "height": 844}) as page:
+        _ready(page, slow_server.url)
+        persona = page.locator("#persona-select")
+        page.wait_for_function(
+            "() => !document.querySelector('#chat-controls > .label-wrap.open')", timeout=10_000
+        )
+        assert not persona.is_visible()  # folded
+        chat_box = page.locator("#chatbot").bounding_box()
+        controls = page.locator("#chat-controls").bounding_box()
+        assert chat_box and controls and controls["y"] > chat_box["y"] + chat_box["height"]
+        page.locator("#chat-controls > .label-wrap").click()  # one tap unfolds them
+        persona.wait_for(state="visible", timeout=10_000)
+    with browser_page() as page:  # a desktop: open beside the chat
+        _ready(page, slow_server.url)
+        page.wait_for_timeout(1000)
+        assert page.locator("#persona-select").is_visible()

@@ -120,3 +120,26 @@ def test_a_browser_that_never_stored_its_conversation_reopens_the_latest(
     newcomer = services.session_signer.sign({"user_id": "newcomer", "lang": "en"})
     _, conv_id, *_ = asyncio.run(tab.on_load(newcomer))
     assert conv_id is None
+
+
+def test_the_chat_shows_the_personas_face_and_name_and_the_users_face(
+    services: Services,
+) -> None:
+    from pathlib import Path
+
+    from app.soul.avatar import render_avatar
+
+    with gr.Blocks():
+        tab = ChatTab(services, Labels(), gr.BrowserState(None))
+        tab.build()
+    session = services.session_signer.sign({"user_id": "faces", "lang": "en"})
+    chat = asyncio.run(tab.on_load(session))[0]
+    persona = services.soul.get_persona(services.defaults.persona)
+    assert chat["label"] == persona.name and chat["show_label"] is True
+    user_file, bot_file = (Path(p) for p in chat["avatar_images"])
+    assert bot_file.read_bytes() == (persona.avatar_png or render_avatar(persona.name))
+    assert user_file.is_file() and user_file != bot_file
+    # Another user, another face; the same user, the same file.
+    other = services.session_signer.sign({"user_id": "someone", "lang": "en"})
+    assert asyncio.run(tab.on_load(other))[0]["avatar_images"][0] != str(user_file)
+    assert asyncio.run(tab.on_load(session))[0]["avatar_images"][0] == str(user_file)

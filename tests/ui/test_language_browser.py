@@ -12,8 +12,9 @@ from tests.conftest import LiveServer
 
 
 def _legend(page: Any) -> str:
+    """What the plot's legend shows (it holds both languages; the style sheet hides one)."""
     page.wait_for_timeout(1500)  # the plot redraws after the load
-    return str(page.locator("#soul-history").evaluate("e => e.textContent"))
+    return str(page.locator("#soul-history-legend").inner_text())
 
 
 @pytest.mark.browser
@@ -23,11 +24,11 @@ def test_the_soul_plot_legend_follows_the_language(live_server: LiveServer) -> N
         page.wait_for_selector("#send:not([disabled])", timeout=60_000)
         page.get_by_label("Русский").check()
         page.get_by_role("tab", name="Душа").click()
-        page.locator("#soul-history").get_by_text("Радость").wait_for(timeout=30_000)
+        page.locator("#soul-history-legend").get_by_text("Радость").wait_for(timeout=30_000)
         page.get_by_label("English").check()
         page.get_by_role("tab", name="Chat").click()
         page.get_by_role("tab", name="Soul").click()
-        page.locator("#soul-history").get_by_text("Happiness").wait_for(timeout=30_000)
+        page.locator("#soul-history-legend").get_by_text("Happiness").wait_for(timeout=30_000)
         legend = _legend(page)
         assert "Happiness" in legend and "Радость" not in legend
 

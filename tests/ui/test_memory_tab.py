@@ -279,7 +279,7 @@ def test_malformed_import_warns_in_the_ui_language_and_writes_nothing(
     broken.write_text('[{"speaker": "me", "text": "hi"', encoding="utf-8")
     with pytest.warns(UserWarning, match="Не удалось импортировать: файл не JSON"):
         out = run(tab.on_import(as_upload(broken), "auto", "", dict(RU)))
-    assert out[0].startswith("⚠️ Не удалось импортировать") and is_skip(out[1])
+    assert out[0].startswith("⚠ Не удалось импортировать") and is_skip(out[1])
     missing = tmp_path / "missing.json"
     missing.write_text('[{"speaker": "me", "text": "hi"}]', encoding="utf-8")
     with pytest.warns(UserWarning, match="a required field is missing.*timestamp"):
@@ -394,7 +394,7 @@ def test_consolidation_runs_from_the_tab_and_reports_its_status(
     consolidator = services.memory.consolidator
     assert consolidator.wait(60)
     _, stats, line, timer = run(tab.on_stats(dict(EN)))
-    assert "⚪ idle" in line and timer["active"] is False
+    assert "Consolidation:** idle" in line and timer["active"] is False
     assert "By itself: in idle time or at night" in line  # the schedule is shown too
     assert "**Last consolidation:** never" not in stats
     with pytest.warns(UserWarning, match="not running"):

@@ -14,10 +14,19 @@ import pandas as pd
 import pytest
 
 from app.composition import Services
+from app.i18n import t
 from app.security.sessions import SessionSigner
 from app.soul import SoulActionKind
+from app.soul.repository import SoulHistoryPoint
 from app.ui.labels import Labels
-from app.ui.soul_tab import SoulTab, history_frame, lore_edits
+from app.ui.soul_tab import (
+    HISTORY_SERIES,
+    SoulTab,
+    history_frame,
+    lore_edits,
+    plot_legend,
+    time_axis_format,
+)
 from tests.browser import browser_page
 from tests.conftest import LiveServer
 from tests.gradio_queue import as_upload, downloads_folder
@@ -63,7 +72,7 @@ def test_on_load_fills_every_output_with_the_default_persona(tab: SoulTab) -> No
     state, plot, daily, inner = values[1:5]
     assert "Состояние души" in state and meter(state, "consciousness") == pytest.approx(0.05)
     assert 'class="soul-crisis" data-value="false"' in state
-    assert isinstance(plot, pd.DataFrame) and not plot.empty
+    assert isinstance(plot["value"], pd.DataFrame) and not plot["value"].empty
     assert "Характер на сегодня" in daily and "Мыслей пока нет." in inner
     name, tags, lore = values[5], values[5 + 8], values[5 + 9]
     assert name == "Чатумба" and "companion" in tags
@@ -112,7 +121,9 @@ def test_history_plot_has_one_series_per_mood_axis_and_consciousness(tab: SoulTa
     run(tab.view("chatumba", dict(EN)))  # the soul is born
     for _ in range(3):
         run(tab._action_callback(SoulActionKind.RAISE_CONSCIOUSNESS)("chatumba", dict(EN)))
-    _, plot, _, _ = run(tab.view("chatumba", dict(EN)))
+    _, update, _, _ = run(tab.view("chatumba", dict(EN)))
+    plot = update["value"]
+    assert update["x_axis_format"] == "%H:%M:%S"  # seconds apart: HH:MM would repeat
     expected = {"Happiness", "Energy", "Irritability", "Empathy", "Reflection", "Consciousness"}
     assert set(plot["series"]) == expected
     assert list(plot.columns) == ["time", "value", "series"]
@@ -122,8 +133,41 @@ def test_history_plot_has_one_series_per_mood_axis_and_consciousness(tab: SoulTa
     assert consciousness[:4] == pytest.approx([0.05, 0.15, 0.25, 0.35])
     assert len(consciousness) == 5 and consciousness[-1] == pytest.approx(0.35)
     assert plot.groupby("series").size().nunique() == 1  # every series has every point
-    ru = run(tab.view("chatumba", dict(RU)))[1]
+    ru = run(tab.view("chatumba", dict(RU)))[1]["value"]
     assert "Сознание" in set(ru["series"])
+
+
+@pytest.mark.parametrize(
+    ("span_s", "fmt"),
+    [
+        (0, "%H:%M:%S"),
+        (300, "%H:%M:%S"),
+        (3 * 3600, "%H:%M"),
+        (3 * 86400, "%d.%m %H:%M"),
+        (30 * 86400, "%d.%m"),
+    ],
+)
+def test_the_time_axis_format_fits_the_span(span_s: float, fmt: str) -> None:
+    def at(ts: float) -> SoulHistoryPoint:
+        zero = dict.fromkeys(HISTORY_SERIES, 0.0)
+        return SoulHistoryPoint(
+            ts=ts,
+            cause="x",
+            reaction=None,
+            autonomy=0.0,
+            awakening_stage=0,
+            existential_crisis=False,
+            traumas=0,
+            **zero,
+        )
+
+    assert time_axis_format([at(1000.0), at(1000.0 + span_s)]) == fmt
+
+
+def test_the_plot_legend_wraps_and_names_every_series_in_both_languages() -> None:
+    legend = plot_legend()
+    for series in HISTORY_SERIES:
+        assert t(f"soul.{series}", "ru") in legend and t(f"soul.{series}", "en") in legend
 
 
 def test_history_frame_of_no_points_is_empty_but_typed() -> None:
