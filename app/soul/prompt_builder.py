@@ -240,7 +240,14 @@ class PromptBuilder:
             persona.name,
             inputs.user_name,
             inputs.media_instructions,
-            (talk_level(daily.talkativeness), daily.focus, daily.quirk) if daily else None,
+            (
+                talk_level(daily.talkativeness),
+                daily.focus,
+                daily.quirk,
+                tuple(sorted(daily.mood_offsets.items())),  # the usual mood of the day
+            )
+            if daily
+            else None,
         )
         cached = self._system_cache.get(key)
         if cached is not None:
