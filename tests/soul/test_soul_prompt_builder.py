@@ -242,8 +242,7 @@ def test_note_says_only_what_differs_from_the_days_usual_mood():
 
     note, day = note_and_day(usual, Reaction.NORMAL)
     assert "Твоё обычное настроение сегодня:" in day
-    assert "Сейчас:" not in note and "Самоосознание" not in note
-    assert "Как ответить сейчас" not in note
+    assert "Сейчас:" not in note and "Самоосознание" not in note and "Ответь" not in note
     base = effective_baseline(PERSONA.settings.baseline, daily)
     sad = usual.model_copy(
         update={
@@ -256,7 +255,7 @@ def test_note_says_only_what_differs_from_the_days_usual_mood():
     assert day2 == day  # the day message (cached with the history after it) did not change
     assert mood_levels(sad.mood)["happiness"] == "very_low"
     assert "Сейчас: тебе очень плохо." in note  # only the axis that moved
-    assert "Самоосознание:" in note and "Как ответить сейчас:" in note
+    assert "Самоосознание:" in note and "Ответь заботливо" in note
     # without a day's temperament the note says the whole mood, as before
     note, day = note_and_day(SoulState(), Reaction.NORMAL)
     assert day == "" and "Сейчас: " in note and note.count(", ") >= 4
