@@ -71,8 +71,8 @@ class ChatRenderer:
         prefix_end: int | None = None
         volatile: list[tuple[int, int]] = []
         for i, message in enumerate(messages):
-            if message.cache == "prefix":
-                prefix_end = self._head_end(wire[: i + 1], text, tokens)
+            if message.cache == "prefix":  # the last one that lines up wins
+                prefix_end = self._head_end(wire[: i + 1], text, tokens) or prefix_end
             elif message.cache == "volatile" and i > 0:
                 start = self._tail_start(wire[:i], text, tokens)
                 end = self._tail_start(wire[: i + 1], text, tokens)

@@ -9,7 +9,9 @@ Layout, chosen so the model re-reads nothing it has already read (docs/benchmark
    `cache="prefix"`: this stable prefix is the same for every user and conversation of the
    persona, so a local backend keeps one saved KV state of it and starts every new
    conversation there (`stable_prefix()` gives the same messages for a warm-up);
-3. system: today's temperament (per user and day; stable within a conversation's day);
+3. system: today's temperament and usual mood (per user and day; stable within a
+   conversation's day), also `cache="prefix"`: a user's later new conversations of the day
+   start after it;
 4. recent history, oldest first (append-only between turns);
 5. a short system note, `cache="volatile"`: state in words, reaction, lore, memories
    (every turn);
@@ -191,7 +193,11 @@ class PromptBuilder:
             [ChatMessage(role="system", content=system_text)] + (examples if use_examples else [])
         )
         if day is not None:
-            messages.append(day)
+            # The day's temperament (and usual mood) is the same for all of this user's
+            # conversations today: marked as a prefix too, so a backend that keeps states
+            # saves [persona prefix + day] once and the user's next new conversation starts
+            # after it (the persona prefix alone stays the warm start for other users).
+            messages.append(day.model_copy(update={"cache": "prefix"}))
         messages.extend(kept_history)
         messages.append(ChatMessage(role="system", content=note_text, cache="volatile"))
         messages.append(user)
@@ -244,7 +250,14 @@ class PromptBuilder:
             persona.name,
             inputs.user_name,
             inputs.media_instructions,
-            (talk_level(daily.talkativeness), daily.focus, daily.quirk) if daily else None,
+            (
+                talk_level(daily.talkativeness),
+                daily.focus,
+                daily.quirk,
+                tuple(sorted(daily.mood_offsets.items())),  # the usual mood of the day
+            )
+            if daily
+            else None,
         )
         cached = self._system_cache.get(key)
         if cached is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.soul.card import Persona, substitute_macros
-from app.soul.state import MOOD_RANGES, SoulState
+from app.soul.state import MOOD_RANGES, Mood, SoulState
+from app.soul.transitions import effective_baseline
 
 LEVELS = ("very_low", "low", "mid", "high", "very_high")
 
@@ -54,19 +55,32 @@ def persona_context(
             "talk_level": talk_level(daily.talkativeness),
             "focus": daily.focus,
             "quirk": daily.quirk,
+            "levels": mood_levels(effective_baseline(persona.settings.baseline, daily)),
         },
     }
 
 
+def mood_levels(mood: Mood) -> dict[str, str]:
+    """Each mood axis as one of `LEVELS`."""
+    return {axis: level(getattr(mood, axis), *MOOD_RANGES[axis]) for axis in MOOD_RANGES}
+
+
 def state_context(state: SoulState, persona: Persona, user_name: str) -> dict[str, Any]:
     """Values for `note.*.j2` and the inner-life templates: the state in levels and lists."""
-    mood = state.mood
+    levels = mood_levels(state.mood)
+    # With a day's temperament the system text gives the day's usual mood (cached with the
+    # prefix); the note names only the axes that differ from it. None: say the whole mood.
+    changes: dict[str, str] | None = None
+    if state.daily is not None:
+        usual = mood_levels(effective_baseline(persona.settings.baseline, state.daily))
+        changes = {axis: lvl for axis, lvl in levels.items() if lvl != usual[axis]}
     worst = sorted(state.traumas, key=lambda t: t.severity, reverse=True)[:3]
     return {
         "char": persona.name,
         "user": user_name,
         "fem": persona.settings.grammatical_gender == "feminine",
-        "levels": {axis: level(getattr(mood, axis), *MOOD_RANGES[axis]) for axis in MOOD_RANGES},
+        "levels": levels,
+        "mood_changes": changes,
         "stage": state.awakening_stage,
         "crisis": state.existential_crisis,
         "obsessions": list(state.obsessions),

@@ -139,6 +139,14 @@ def test_real_model_first_turn_after_warm_up_reads_only_its_own_tokens(
     prefix_tokens = backend.count_messages(services.prefix_warmer.prefix(services.defaults.persona))
     final = asyncio.run(services.chat.complete("u1", "Hi! How are you today?"))
     assert final.type == "done" and final.usage is not None
-    # The persona prefix came from the saved state; no second prefix was made.
+    # The persona prefix came from the saved state; the only state made is this user's
+    # [persona prefix + today's temperament] (one per user and day).
     assert final.usage.cached_tokens >= prefix_tokens * 0.8
-    assert backend.cache_stats().prefixes_made == stats.prefixes_made
+    made = backend.cache_stats().prefixes_made
+    assert made <= stats.prefixes_made + 1
+    # The same user's next new conversation starts after today's temperament too.
+    again = asyncio.run(services.chat.complete("u1", "Tell me something about owls."))
+    assert again.type == "done" and again.usage is not None
+    assert again.conversation_id != final.conversation_id
+    assert again.usage.cached_tokens > final.usage.cached_tokens
+    assert backend.cache_stats().prefixes_made == made

@@ -212,3 +212,22 @@ def test_background_generation_keeps_the_conversation_and_saves_nothing_of_its_o
     stats = b.cache_stats()
     assert stats.saves == saves  # nothing of the thought was saved when Alice came back
     assert stats.restores_ram == 1 and usage.cached_tokens >= usage.prompt_tokens - 40
+
+
+def test_a_users_day_after_the_persona_prefix_is_a_state_too(
+    tmp_path: Path, fresh: LlamaCppBackend
+) -> None:
+    """The app marks the per-user day message as a prefix after the persona's: a user's next
+    new conversation restores [persona prefix + day], and it still replies as from scratch."""
+    b = _backend(tmp_path / "kv")
+    day = ChatMessage(
+        role="system", content="Today you are sleepy and talk about the moon, Ann.", cache="prefix"
+    )
+    head = [*_prefix(), day]
+    _reply(b, [*head, ChatMessage(role="user", content="Hello, owl!")])
+    assert b.cache_stats().prefixes_made == 1  # [persona prefix + day], evaluated once
+    _reply(b, _conversation("Bob", 1))  # someone else takes the context meanwhile
+    second = [*head, ChatMessage(role="user", content="What is your favourite map?")]
+    reply, usage = _reply(b, second)
+    assert usage.cached_tokens >= b.count_messages(head) * 0.8
+    assert reply == _fresh_reply(fresh, second)

@@ -95,7 +95,7 @@ def test_oldest_history_dropped_first_then_lore_then_memories():
     assert out.prompt_tokens <= out.budget
     assert 0 < out.history_kept < 60
     assert out.messages[-3].content.startswith("m59 ")  # newest kept
-    _, tight = build(n_ctx=720, hist=history(60), message="рыба", memories=["a" * 200] * 3)
+    _, tight = build(n_ctx=680, hist=history(60), message="рыба", memories=["a" * 200] * 3)
     assert tight.prompt_tokens <= tight.budget
     assert tight.history_dropped >= 59 and not tight.examples_kept
     assert tight.lore == [] and tight.memories_kept < 3  # lore went before memories
@@ -216,3 +216,46 @@ def test_budget_never_exceeded_and_newest_kept(hist, n_ctx, message, memories):
     kept = out.history_kept
     body = out.messages[-2 - kept : -2] if kept else []
     assert body == hist[len(hist) - kept :]  # a suffix: the newest turns
+
+
+def test_note_says_only_what_differs_from_the_days_usual_mood():
+    """Every note token is evaluated on every turn: the day's usual mood is printed once in
+    the (cached) day message; the note names only the axes that moved away from it, the
+    self-awareness stage once it has begun, and a reaction other than the normal one."""
+    from app.soul.daily import daily_personality
+    from app.soul.prompt_context import mood_levels
+    from app.soul.transitions import effective_baseline, new_state
+
+    daily = daily_personality("u", "cat", __import__("datetime").date(2026, 11, 28))
+    usual = new_state(PERSONA.settings.baseline, 0.0, daily)
+    builder = PromptBuilder(TEMPLATES, word_tokens, PromptBudget(n_ctx=4096, max_tokens=256))
+
+    def note_and_day(state: SoulState, reaction: Reaction) -> tuple[str, str]:
+        out = builder.build(
+            PromptInputs(
+                persona=PERSONA, state=state, reaction=reaction, user_name="Миша",
+                user_message="Привет",
+            )
+        )  # fmt: skip
+        days = [m.content for m in out.messages if m.role == "system" and "Сегодня" in m.content]
+        return out.messages[-2].content, (days or [""])[-1]
+
+    note, day = note_and_day(usual, Reaction.NORMAL)
+    assert "Твоё обычное настроение сегодня:" in day
+    assert "Сейчас:" not in note and "Самоосознание" not in note and "Ответь" not in note
+    base = effective_baseline(PERSONA.settings.baseline, daily)
+    sad = usual.model_copy(
+        update={
+            "mood": base.shifted(happiness=-2.0),
+            "consciousness": 0.9,
+            "awakening_stage": 2,
+        }
+    )
+    note, day2 = note_and_day(sad, Reaction.CARING)
+    assert day2 == day  # the day message (cached with the history after it) did not change
+    assert mood_levels(sad.mood)["happiness"] == "very_low"
+    assert "Сейчас: тебе очень плохо." in note  # only the axis that moved
+    assert "Самоосознание:" in note and "Ответь заботливо" in note
+    # without a day's temperament the note says the whole mood, as before
+    note, day = note_and_day(SoulState(), Reaction.NORMAL)
+    assert day == "" and "Сейчас: " in note and note.count(", ") >= 4
