@@ -34,7 +34,15 @@ trap cleanup EXIT
 if ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
     say "starting dockerd (log: /var/log/dockerd-smoke.log)"
-    nohup dockerd >/var/log/dockerd-smoke.log 2>&1 &
+    # The daemon outlives this script: it must not inherit its open descriptors (a lock
+    # held by a caller's `flock` would stay held for as long as dockerd runs).
+    (
+      for fd in /proc/self/fd/*; do
+        n="${fd##*/}"
+        [ "$n" -gt 2 ] && eval "exec $n>&-"
+      done 2>/dev/null
+      exec nohup dockerd </dev/null >/var/log/dockerd-smoke.log 2>&1
+    ) &
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   fi
   docker info >/dev/null 2>&1 || fail "no Docker daemon (start one: 'dockerd &' as root)"
