@@ -144,9 +144,12 @@ def test_real_model_first_turn_after_warm_up_reads_only_its_own_tokens(
     assert final.usage.cached_tokens >= prefix_tokens * 0.8
     made = backend.cache_stats().prefixes_made
     assert made <= stats.prefixes_made + 1
-    # The same user's next new conversation starts after today's temperament too.
+    # The same user's next new conversation starts after today's temperament too. (The
+    # first turn may have found [prefix + day] on disk already, made by an earlier test for
+    # the same user and day: then both read the same amount from the cache.)
     again = asyncio.run(services.chat.complete("u1", "Tell me something about owls."))
     assert again.type == "done" and again.usage is not None
     assert again.conversation_id != final.conversation_id
-    assert again.usage.cached_tokens > final.usage.cached_tokens
+    assert again.usage.cached_tokens >= final.usage.cached_tokens
+    assert again.usage.cached_tokens > prefix_tokens
     assert backend.cache_stats().prefixes_made == made
