@@ -65,7 +65,8 @@ def _short(text: str) -> str:
 
 
 def _pin_mark(pinned: bool) -> str:
-    return "📌" if pinned else ""
+    # A text star, not the pin emoji: emoji render as boxes where no emoji font exists.
+    return "★" if pinned else ""
 
 
 def search_headers(lang: str) -> list[str]:

@@ -144,7 +144,7 @@ def test_added_memory_is_listed_and_found_by_search_with_a_score(
     }
     facts, _, _ = run(tab.on_filter("fact", False, "", dict(EN)))
     assert list(facts["ID"]) == [tea] and list(facts["Kind"]) == ["Fact"]
-    assert list(facts["Pinned"]) == ["📌"]
+    assert list(facts["Pinned"]) == ["★"]
     pinned, _, _ = run(tab.on_filter("", True, "", dict(EN)))
     assert list(pinned["ID"]) == [tea]
     cat, _, _ = run(tab.on_filter("", False, "Mousie", dict(EN)))
@@ -353,7 +353,7 @@ def test_profile_facts_are_shown_added_edited_pinned_and_deleted(
 
     table, *_ = run(tab.on_fact_save(fact_id, "Severe peanut allergy", "allergy", dict(EN)))
     table, *_ = run(tab.on_fact_pin(fact_id, dict(EN)))
-    assert table.iloc[0, 0] == fact_id and table.iloc[0, 4] == "📌"  # pinned first
+    assert table.iloc[0, 0] == fact_id and table.iloc[0, 4] == "★"  # pinned first
     assert table.iloc[0, 2] == "Severe peanut allergy"
     assert core.prompt_lines(USER, None)[0] == "Severe peanut allergy"
 
