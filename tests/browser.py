@@ -21,13 +21,19 @@ BROWSER_ARGS = [
 
 
 @contextmanager
-def browser_page(viewport: dict[str, int] | None = None) -> Iterator[Any]:
-    """A fresh headless page; the browser closes when the block ends, even on failure."""
+def browser_page(viewport: dict[str, int] | None = None, locale: str = "ru-RU") -> Iterator[Any]:
+    """A fresh headless page; the browser closes when the block ends, even on failure.
+
+    A Russian browser by default: a first visit shows the browser's language, and the tests
+    were written against the Russian first screen."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            yield browser.new_page(viewport=viewport) if viewport else browser.new_page()
+            options: dict[str, Any] = {"locale": locale}
+            if viewport:
+                options["viewport"] = viewport
+            yield browser.new_page(**options)
         finally:
             browser.close()

@@ -109,7 +109,11 @@ def build_ui(services: Services) -> gr.Blocks:
 
         async def on_load(stored: dict[str, Any] | None, request: gr.Request) -> list[Any]:
             current = browser_user(
-                stored, request, services.session_signer, services.auth.user_id_for_name
+                stored,
+                request,
+                services.session_signer,
+                services.auth.user_id_for_name,
+                default_lang=default_lang,
             )
             values: list[Any] = []
             for tab in tabs:

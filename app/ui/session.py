@@ -41,14 +41,28 @@ def current_login() -> str | None:
     return str(username) if username else None
 
 
+def browser_language(request: gr.Request | None, default: str) -> str:
+    """The UI language of a browser that never chose one: the first of Russian and English
+    its Accept-Language header names, else the configured language."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    accept = str(headers.get("accept-language") or "") if headers is not None else ""
+    for part in accept.split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in ("ru", "en"):
+            return tag
+    return normalize_lang(default)
+
+
 def browser_user(
     stored: dict[str, Any] | None,
     request: gr.Request | None,
     signer: SessionSigner,
     account_id: Callable[[str], str | None] | None = None,
+    default_lang: str = "ru",
 ) -> dict[str, Any]:
     """The signed session of this browser tab, made when the page loads. With accounts, the
-    logged-in account's id (the id its API token acts for) replaces what the browser stored."""
+    logged-in account's id (the id its API token acts for) replaces what the browser stored.
+    A browser's first visit gets its own language (`browser_language`); its choice holds."""
     session = {k: v for k, v in (stored or {}).items() if k not in ("sig", "login", "exp")}
     username = getattr(request, "username", None) if request is not None else None
     if username:
@@ -58,5 +72,5 @@ def browser_user(
         session["user_id"] = resolved or str(username)
     elif not session.get("user_id"):
         session["user_id"] = "web-" + uuid.uuid4().hex[:16]
-    session["lang"] = normalize_lang(session.get("lang"))
+    session["lang"] = normalize_lang(session.get("lang") or browser_language(request, default_lang))
     return signer.sign(session, login=str(username) if username else None)

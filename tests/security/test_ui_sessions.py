@@ -17,7 +17,7 @@ import pytest
 from app.composition import build_services
 from app.security.sessions import SessionInvalidError, SessionSigner
 from app.ui.memory_tab import MemoryTab
-from app.ui.session import browser_user
+from app.ui.session import browser_language, browser_user
 from config.settings import Settings
 from tests.conftest import LiveServer
 from tests.gradio_queue import call, fn_index, login
@@ -110,3 +110,19 @@ def test_a_key_file_readable_by_others_is_made_private(settings: Settings) -> No
     services = build_services(settings)
     services.close()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_first_visit_takes_the_browsers_language_and_a_stored_choice_holds() -> None:
+    def request(accept: str | None) -> Any:
+        return SimpleNamespace(headers={"accept-language": accept} if accept else {})
+
+    assert browser_language(request("de-DE,de;q=0.9,en;q=0.8,ru;q=0.7"), "ru") == "en"
+    assert browser_language(request("ru-RU,ru;q=0.9"), "en") == "ru"
+    assert browser_language(request("fr-FR"), "en") == "en"  # neither: the configured one
+    assert browser_language(request(None), "ru") == "ru"
+    assert browser_language(None, "en") == "en"
+    signer = SessionSigner(b"k" * 32)
+    first = browser_user(None, request("en-US"), signer, default_lang="ru")
+    assert first["lang"] == "en"
+    chosen = browser_user({**first, "lang": "ru"}, request("en-US"), signer, default_lang="ru")
+    assert chosen["lang"] == "ru"  # what the page chose wins over the browser

@@ -1,5 +1,6 @@
-"""Issue 11, one language throughout, in a real browser: the soul plot's legend (and its
-lines) follow the UI language; toasts are titled in it."""
+"""Issue 11, one language throughout, in a real browser: a first visit speaks the browser's
+language; the soul plot's legend (and its lines) follow the UI language; toasts are titled
+in it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,27 @@ def _legend(page: Any) -> str:
     """What the plot's legend shows (it holds both languages; the style sheet hides one)."""
     page.wait_for_timeout(1500)  # the plot redraws after the load
     return str(page.locator("#soul-history-legend").inner_text())
+
+
+@pytest.mark.browser
+def test_a_first_visit_speaks_the_browsers_language(live_server: LiveServer) -> None:
+    """The same server greets an English browser in English and a Russian one in Russian;
+    the choice made on the page then holds for that browser."""
+    with browser_page(locale="en-US") as page:
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#send:not([disabled])", timeout=60_000)
+        assert page.get_by_label("English").is_checked()
+        page.get_by_role("button", name="Send").wait_for(timeout=10_000)
+        page.get_by_label("Русский").check()
+        page.get_by_role("button", name="Отправить").wait_for(timeout=10_000)
+        page.reload()
+        page.wait_for_selector("#send:not([disabled])", timeout=60_000)
+        assert page.get_by_label("Русский").is_checked()
+    with browser_page(locale="ru-RU") as page:
+        page.goto(live_server.url + "/")
+        page.wait_for_selector("#send:not([disabled])", timeout=60_000)
+        assert page.get_by_label("Русский").is_checked()
+        page.get_by_role("button", name="Отправить").wait_for(timeout=10_000)
 
 
 @pytest.mark.browser
