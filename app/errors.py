@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from app.i18n import LANGS, Lang, t
+from app.i18n import LANGS, Lang, accepted_languages, t
 from config.errors import IkarError
 
 
@@ -27,10 +27,8 @@ def messages(exc: IkarError) -> dict[str, str]:
 
 def prefers_russian(accept_language: str | None) -> bool:
     """True when the first language in an Accept-Language header is Russian."""
-    if not accept_language:
-        return False
-    first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().lower()
-    return first == "ru" or first.startswith("ru-")
+    first = accepted_languages(accept_language)[:1]
+    return bool(first) and (first[0] == "ru" or first[0].startswith("ru-"))
 
 
 def client_lang(accept_language: str | None) -> Lang:

@@ -29,6 +29,13 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(_MESSAGES)
 
 
+def accepted_languages(accept_language: str | None) -> list[str]:
+    """The language tags of an Accept-Language header, lower case, in the client's order
+    ("ru-RU,en;q=0.8" -> ["ru-ru", "en"]); weights are not re-sorted (clients list in order)."""
+    tags = (part.split(";", 1)[0].strip().lower() for part in (accept_language or "").split(","))
+    return [tag for tag in tags if tag]
+
+
 def normalize_lang(lang: str | None, default: Lang = "ru") -> Lang:
     if lang:
         short = lang.strip().lower()[:2]

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
-from app.i18n import normalize_lang, t
+from app.i18n import accepted_languages, normalize_lang, t
 from app.security.sessions import SessionInvalidError, SessionSigner
 
 
@@ -45,11 +45,10 @@ def browser_language(request: gr.Request | None, default: str) -> str:
     """The UI language of a browser that never chose one: the first of Russian and English
     its Accept-Language header names, else the configured language."""
     headers = getattr(request, "headers", None) if request is not None else None
-    accept = str(headers.get("accept-language") or "") if headers is not None else ""
-    for part in accept.split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in ("ru", "en"):
-            return tag
+    accept = headers.get("accept-language") if headers is not None else None
+    for tag in accepted_languages(accept):
+        if tag[:2] in ("ru", "en"):
+            return tag[:2]
     return normalize_lang(default)
 
 
