@@ -149,6 +149,20 @@ class MemoryConfig(BaseModel):
     )
     near_duplicate_cosine: float = Field(0.95, gt=0.0, le=1.0)
     max_prompt_chars: int = Field(300, ge=40, description="Per-memory cap in the prompt slot.")
+    recall_min_z: float | None = Field(
+        1.0,
+        description="A memory recalled for a chat turn enters the note only when its cosine "
+        "stands this many standard deviations above the query's other dense candidates "
+        "(or the keyword gate below passes, or it is pinned); None: every recalled memory "
+        "enters. Figures: bench/bench_recall_gate.py.",
+    )
+    recall_min_coverage: float | None = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="...or it is a keyword hit containing at least this share of the "
+        "message's words.",
+    )
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)

@@ -22,6 +22,7 @@ from memory.config import MemoryConfig
 from memory.fts_query import coverage, query_terms
 from memory.fusion import Candidate, fuse
 from memory.protocols import Embedder, Vectors
+from memory.relevance import pool_stats
 from memory.sqlite_store import SqliteMemoryStore
 from memory.types import MemoryHit, MemoryItem, MemoryQuery, Namespace
 from memory.vector_index import FaissVectorIndex
@@ -125,11 +126,17 @@ class HybridRetriever:
             keyword = self._store.keyword_search(ns, query.query, limit, w.author_keyword)
         pinned = self._store.pinned_ids(ns, limit)
 
+        pool = pool_stats([score for _, score in dense], full=limit)
         dense_rank = {mid: r for r, (mid, _) in enumerate(dense, start=1)}
         keyword_rank = {mid: r for r, (mid, _) in enumerate(keyword, start=1)}
-        pool = set(dense_rank) | set(keyword_rank) | set(pinned)
-        meta = self._store.fusion_meta(list(pool))
-        terms = query_terms(query.query) if w.coverage and keyword_rank else []
+        candidates = set(dense_rank) | set(keyword_rank) | set(pinned)
+        meta = self._store.fusion_meta(list(candidates))
+        terms = query_terms(query.query) if keyword_rank else []
+        covered = {
+            mid: coverage(terms, f"{author or ''} {text}")
+            for mid, (_, _, _, author, text) in meta.items()
+            if mid in keyword_rank
+        }
         fused = fuse(
             (
                 Candidate(
@@ -140,11 +147,9 @@ class HybridRetriever:
                     author=author,
                     dense_rank=dense_rank.get(mid),
                     keyword_rank=keyword_rank.get(mid),
-                    keyword_coverage=(
-                        coverage(terms, f"{author or ''} {text}") if mid in keyword_rank else 1.0
-                    ),
+                    keyword_coverage=covered.get(mid, 1.0) if w.coverage else 1.0,
                 )
-                for mid, (created_at, importance, is_pinned, author, text) in meta.items()
+                for mid, (created_at, importance, is_pinned, author, _) in meta.items()
             ),
             w,
             self._clock(),
@@ -153,11 +158,13 @@ class HybridRetriever:
             query=query.query,
         )
         # spares only when the token budget may skip some
-        selected = self._drop_near_duplicates(fused, k * 3 if query.token_budget else k)
+        selected = self._drop_near_duplicates(
+            fused, k * 3 if query.token_budget else k, query_vector
+        )
         budget = query.token_budget
         hits: list[MemoryHit] = []
         used = 0
-        for score, item in selected:
+        for score, item, cosine in selected:
             before, after = (
                 self._store.neighbours(item, cfg.neighbour_turns)
                 if query.with_context and item.kind == "turn"
@@ -177,6 +184,9 @@ class HybridRetriever:
                 importance=item.importance,
                 dense_rank=dense_rank.get(item.id),
                 keyword_rank=keyword_rank.get(item.id),
+                cosine=None if cosine is None else round(cosine, 4),
+                cosine_z=(None if cosine is None or pool is None else round(pool.z(cosine), 3)),
+                keyword_coverage=(round(covered[item.id], 4) if item.id in covered else None),
                 context_before=[self._short(n) for n in before],
                 context_after=[self._short(n) for n in after],
             )
@@ -191,12 +201,13 @@ class HybridRetriever:
         return hits
 
     def _drop_near_duplicates(
-        self, fused: list[tuple[float, int]], keep: int
-    ) -> list[tuple[float, MemoryItem]]:
+        self, fused: list[tuple[float, int]], keep: int, query_vector: Vectors | None = None
+    ) -> list[tuple[float, MemoryItem, float | None]]:
         """The best `keep` memories, skipping repeats (same text, or cosine above
-        `near_duplicate_cosine` to one already kept). Rows are read in windows of the fused
-        order, so only the head of the ~100 candidates is ever loaded."""
-        kept: list[tuple[float, MemoryItem]] = []
+        `near_duplicate_cosine` to one already kept), each with its exact cosine to the
+        query (from the vector read here anyway; None without a query vector). Rows are read
+        in windows of the fused order, so only the head of the ~100 candidates is loaded."""
+        kept: list[tuple[float, MemoryItem, float | None]] = []
         kept_matrix = np.zeros((keep, self._embedder.dim), dtype=np.float32)
         n_vectors = 0
         kept_texts: set[str] = set()
@@ -218,7 +229,12 @@ class HybridRetriever:
                     sims = kept_matrix[:n_vectors] @ vec
                     if float(sims.max()) >= self._config.near_duplicate_cosine:
                         continue
-                kept.append((score, item))
+                cosine = (
+                    float(vec @ query_vector)
+                    if vec is not None and query_vector is not None
+                    else None
+                )
+                kept.append((score, item, cosine))
                 kept_texts.add(norm_text)
                 if vec is not None:
                     kept_matrix[n_vectors] = vec

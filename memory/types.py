@@ -120,6 +120,17 @@ class MemoryHit(BaseModel):
     importance: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    cosine: float | None = Field(
+        None, description="Exact cosine of the memory to the query (None: keyword-only search)."
+    )
+    cosine_z: float | None = Field(
+        None,
+        description="How far that cosine stands above the query's dense candidates, in "
+        "standard deviations (None: too few candidates to judge).",
+    )
+    keyword_coverage: float | None = Field(
+        None, description="Share of the query's words the memory contains (keyword hits)."
+    )
     context_before: list[str] = Field(default_factory=list)
     context_after: list[str] = Field(default_factory=list)
 

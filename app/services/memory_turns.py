@@ -11,6 +11,7 @@ from app.observability.metrics import Metrics
 from app.services.turns import RecalledMemory, TurnContext, TurnSlot
 from app.storage.records import Message
 from memory import MemoryQuery, MemoryService, format_memory_line
+from memory.relevance import worth_recalling
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,13 @@ class MemoryTurnHook:
             self.metrics.observe_retrieval(time.perf_counter() - started)
         # What the prompt already carries as recent history needs no second copy.
         in_history = {m.id for m in ctx.history} | {ctx.user_message.id}
-        fresh = [h for h in hits if not set(h.source_message_ids) & in_history][: self.k]
+        cfg = self.memory.config
+        fresh = [
+            h
+            for h in hits
+            if not set(h.source_message_ids) & in_history
+            and worth_recalling(h, cfg.recall_min_z, cfg.recall_min_coverage)
+        ][: self.k]
         ctx.memories = [
             RecalledMemory(
                 id=h.id,
