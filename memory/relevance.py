@@ -13,15 +13,14 @@ bench/bench_recall_gate.py and docs/benchmarks.md.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
+
+import numpy as np
 
 from memory.types import MemoryHit
 
-# The figures were measured on full pools: the top `MemoryConfig.candidates` (50) of a
-# user's thousands of memories. A pool that is a new user's whole memory is another
-# distribution (measured: small talk kept 4 of 6 against 15 memories), so below a full pool
-# nothing is judged and every recalled memory enters, as before the gate.
+# Fewer cosines than this have no spread worth the name, whatever a caller asks for. The
+# retriever asks for more: a full pool (see `HybridRetriever.search`).
 MIN_POOL = 10
 
 
@@ -39,10 +38,11 @@ def pool_stats(cosines: list[float], full: int = MIN_POOL) -> PoolStats | None:
     too few to judge)."""
     if len(cosines) < max(full, MIN_POOL):
         return None
-    stdev = statistics.pstdev(cosines)
+    values = np.asarray(cosines, dtype=np.float64)  # every search: numpy, not `statistics`
+    stdev = float(values.std())
     if stdev <= 1e-6:
         return None
-    return PoolStats(statistics.fmean(cosines), stdev)
+    return PoolStats(float(values.mean()), stdev)
 
 
 def worth_recalling(hit: MemoryHit, min_z: float | None, min_coverage: float | None) -> bool:

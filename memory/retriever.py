@@ -126,6 +126,10 @@ class HybridRetriever:
             keyword = self._store.keyword_search(ns, query.query, limit, w.author_keyword)
         pinned = self._store.pinned_ids(ns, limit)
 
+        # The relevance gate's figures were measured on full pools (the top `candidates` of
+        # a user's hundreds of memories); a new user's whole small memory is another
+        # distribution (small talk kept 4-5 of 6 lines against 143 memories), so a pool
+        # short of `limit` is not judged (cosine_z None).
         pool = pool_stats([score for _, score in dense], full=limit)
         dense_rank = {mid: r for r, (mid, _) in enumerate(dense, start=1)}
         keyword_rank = {mid: r for r, (mid, _) in enumerate(keyword, start=1)}
