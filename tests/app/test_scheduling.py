@@ -35,6 +35,7 @@ class CountingBackend(ScriptedBackend):
         self.most_at_once = 0
         self.params: list[SamplingParams | None] = []
         self.cancelled = 0
+        self.yielded = 0  # chunks handed out: a cancel shows as far fewer than scripted
         self._count_lock = threading.Lock()
 
     def stream(
@@ -48,7 +49,9 @@ class CountingBackend(ScriptedBackend):
             self.most_at_once = max(self.most_at_once, self.active)
             self.params.append(params)
         try:
-            yield from super().stream(messages, params, cancel)
+            for chunk in super().stream(messages, params, cancel):
+                self.yielded += 1
+                yield chunk
         except Exception:
             self.cancelled += 1
             raise
@@ -250,7 +253,9 @@ def test_inner_life_waits_while_people_talk_and_keeps_no_state(settings: Setting
 
 
 def test_a_thought_gives_the_model_back_when_a_turn_arrives(settings: Settings) -> None:
-    backend = CountingBackend(words=[f" t{i}" for i in range(400)], delay_s=0.01)
+    # 4000 tokens at 10 ms take at least 40 s: a preempted thought stops long before that,
+    # however slow the machine is.
+    backend = CountingBackend(words=[f" t{i}" for i in range(4000)], delay_s=0.01)
     services = services_with(settings, backend)
 
     async def scenario() -> tuple[str, float]:
@@ -269,8 +274,9 @@ def test_a_thought_gives_the_model_back_when_a_turn_arrives(settings: Settings) 
 
     text, waited = asyncio.run(scenario())
     assert text == ""  # preempted: the daydream is dropped, not half-stored
-    assert waited < 2.0  # 400 tokens at 10 ms would have taken 4 s
+    assert waited < 20.0  # the whole thought would have taken over 40 s
     assert backend.cancelled == 1
+    assert backend.yielded < 2000  # it stopped mid-thought, not at the end
     services.close()
 
 
