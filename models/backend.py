@@ -44,6 +44,12 @@ class LLMBackend(Protocol):
     @property
     def max_tokens(self) -> int: ...
 
+    @property
+    def turns_at_once(self) -> int:
+        """How many turns may call `stream` at once (the scheduler grants that many);
+        a backend that cannot share its model between them says 1."""
+        ...
+
     def stream(
         self,
         messages: list[ChatMessage],
@@ -88,3 +94,7 @@ class ProfileLimits:
     @property
     def max_tokens(self) -> int:
         return self.profile.max_tokens
+
+    @property
+    def turns_at_once(self) -> int:
+        return 1

@@ -9,6 +9,13 @@ conversation's own state when another one takes the context, and it cuts the tur
 note out after each reply. The prompt is rendered here (models/chat_render.py) so those
 decisions see the exact tokens before anything is evaluated.
 
+Several turns share the model (`profile.turns_at_once`): one pump on the compute thread
+steps their generations one at a time. A new turn's prompt and first token come first; the
+running replies then take turns in slices of `_SLICE_S`. A reply that gives up the model
+parks its KV cells (`kv_state.capture`, milliseconds) and its sampler, and gets them back
+where it stopped: the paused `create_completion` generator never notices. So with ten
+people at once, the tenth waits for nine prompts, not for nine whole replies.
+
 Every call that computes (load, warm-up, generation) runs on ONE dedicated thread per
 backend. llama.cpp uses OpenMP, and OpenMP keeps a thread team per calling thread: once a
 second thread had called into the model, generation ran at half speed on 2 cores (measured:
@@ -26,16 +33,19 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from models import kv_state
 from models.backend import BackendStatus, ProfileLimits
 from models.chat_render import ChatRenderer, RenderedPrompt
 from models.errors import (
     GenerationCancelledError,
+    LLMError,
     LLMTimeoutError,
     ModelUnavailableError,
     PromptTooLongError,
@@ -55,6 +65,31 @@ T = TypeVar("T")
 _TEMPLATE_OVERHEAD_PER_MESSAGE = 8
 
 
+# A running reply gives the model to the next one after this long, when another one waits
+# (two state swaps cost ~10-40 ms: a few per cent of a slice).
+_SLICE_S = 0.5
+
+
+class _Pause:
+    """Time a generation spent parked: the model's silence limit does not count it."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._since: float | None = None
+
+    def begin(self) -> None:
+        self._since = time.perf_counter()
+
+    def end(self) -> None:
+        if self._since is not None:
+            self.total += time.perf_counter() - self._since
+            self._since = None
+
+    def now(self) -> float:
+        """A clock that stood still while the generation was parked."""
+        return time.perf_counter() - self.total
+
+
 @dataclass
 class _Request:
     messages: list[ChatMessage]
@@ -63,6 +98,27 @@ class _Request:
     stop: list[str]
     keep_state: bool = True
     json_schema: dict[str, Any] | None = None
+
+
+@dataclass(eq=False)
+class _Job:
+    """One turn's generation as the pump sees it."""
+
+    request: _Request
+    cancel: threading.Event | None
+    out: queue.Queue[StreamChunk | BaseException | None]
+    gone: threading.Event = field(default_factory=threading.Event)  # its reader left
+    pause: _Pause = field(default_factory=_Pause)
+    steps: Generator[StreamChunk, None, None] | None = None  # made when first stepped
+    parked: kv_state.KVSnapshot | None = None  # its KV while another one has the context
+    sampler: Any = None  # llama-cpp-python keeps the sampler (RNG, grammar) on the Llama
+    mirostat_mu: Any = None
+    spoke: bool = False  # has handed out text
+    pinned: bool = False  # could not be parked: runs to its end
+    done: bool = False
+
+    def unwanted(self) -> bool:
+        return self.gone.is_set() or (self.cancel is not None and self.cancel.is_set())
 
 
 class LlamaCppBackend(ProfileLimits):
@@ -86,6 +142,9 @@ class LlamaCppBackend(ProfileLimits):
         self._states: PromptStateCache | None = None
         self._tracker = LoadTracker()
         self._generate_lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()  # generations that want the model, in turn order
+        self._jobs_lock = threading.Lock()
+        self._live_job: _Job | None = None  # whose KV the context holds (compute thread)
         self._local = threading.local()
         self._worker = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"llama-{profile.name}", initializer=self._mark
@@ -93,6 +152,10 @@ class LlamaCppBackend(ProfileLimits):
         self.gpu_layers_used = 0
 
     # -- LLMBackend ------------------------------------------------------------------
+    @property
+    def turns_at_once(self) -> int:
+        return self.profile.turns_at_once
+
     def status(self) -> BackendStatus:
         return BackendStatus(
             backend="llama.cpp",
@@ -256,26 +319,125 @@ class LlamaCppBackend(ProfileLimits):
         if getattr(self._local, "is_worker", False):
             yield from self._generate(request, cancel, None)
             return
-        chunks: queue.Queue[StreamChunk | BaseException | None] = queue.Queue()
-        gone = threading.Event()  # the caller stopped reading: stop generating
-
-        def produce() -> None:
-            try:
-                for chunk in self._generate(request, cancel, gone):
-                    chunks.put(chunk)
-            except BaseException as exc:  # re-raised in the caller's thread
-                chunks.put(exc)
-            finally:
-                chunks.put(None)
-
-        self._worker.submit(produce)
+        job = _Job(request=request, cancel=cancel, out=queue.Queue())
+        with self._jobs_lock:
+            self._jobs.append(job)
+        self._worker.submit(self._pump)
         try:
-            while (item := chunks.get()) is not None:
+            while (item := job.out.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
-            gone.set()
+            job.gone.set()  # the caller stopped reading: stop generating
+
+    # -- sharing the model between turns (compute thread) -------------------------------
+    def _pump(self) -> None:
+        """Step every generation that wants the model until none is left."""
+        with self._generate_lock:
+            while (job := self._next_job()) is not None:
+                if not self._switch_to(job):
+                    continue
+                self._run_slice(job)
+
+    def _next_job(self) -> _Job | None:
+        """Who goes next: one that cannot be parked, then a job that must end (its reader
+        left, or Stop), then a turn that has not spoken yet (oldest first), then the
+        running replies in turn."""
+        with self._jobs_lock:
+            jobs = self._jobs
+            for wanted in (
+                lambda j: j.pinned,
+                _Job.unwanted,
+                lambda j: not j.spoke,
+                lambda j: True,
+            ):
+                for job in jobs:
+                    if wanted(job):
+                        return job
+            return None
+
+    def _switch_to(self, job: _Job) -> bool:
+        """Give the context to `job`, parking the generation that holds it. False when the
+        job could not get its KV back (it has ended with an error)."""
+        live, llm = self._live_job, self._llm
+        if live is job:
+            return True
+        if live is not None and not live.done and llm is not None:
+            try:
+                live.parked = kv_state.capture(llm)
+            except RuntimeError as exc:
+                log.warning("cannot park a reply, it runs to its end first: %s", exc)
+                live.pinned = True
+                return False
+            live.sampler, live.mirostat_mu = llm._sampler, llm._mirostat_mu
+            live.pause.begin()
+            if self._states is not None:
+                self._states.forget_live()  # the parked KV is the job's, not a saved state
+        self._live_job = None
+        if job.parked is not None and llm is not None:
+            if self._states is not None:
+                self._states.hand_over(llm)
+            try:
+                kv_state.restore(llm, job.parked)
+            except RuntimeError as exc:
+                log.error("a parked reply's KV could not be restored: %s", exc)
+                job.parked = None
+                if job.steps is not None:  # its clean-up sees the empty context, no other
+                    job.steps.close()
+                self._end(job, LLMError(f"the reply's model state was lost: {exc}"))
+                return False
+            llm._sampler, llm._mirostat_mu = job.sampler, job.mirostat_mu
+            job.parked = job.sampler = job.mirostat_mu = None
+        job.pause.end()
+        self._live_job = job
+        return True
+
+    def _run_slice(self, job: _Job) -> None:
+        """Step `job` until it ends, or until another job should have the model: a turn
+        that has not spoken yet (once this one has), or any other after `_SLICE_S`."""
+        if job.steps is None:
+            if job.unwanted():  # left or stopped before its prompt was read
+                stopped = job.cancel is not None and job.cancel.is_set()
+                why = GenerationCancelledError("generation cancelled") if stopped else None
+                self._end(job, why)
+                return
+            job.steps = self._generation(job.request, job.cancel, job.gone, job.pause)
+        until = time.perf_counter() + _SLICE_S
+        try:
+            while True:
+                chunk = next(job.steps)
+                job.out.put(chunk)
+                if chunk.text:
+                    job.spoke = True
+                if job.pinned or not job.spoke or job.unwanted() or chunk.done:
+                    continue
+                if self._others(job, lambda j: not j.spoke or j.unwanted()):
+                    break
+                if time.perf_counter() >= until and self._others(job, lambda j: True):
+                    break
+        except StopIteration:
+            self._end(job, None)
+            return
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._end(job, exc)
+            return
+        with self._jobs_lock:  # to the back of the line
+            self._jobs.remove(job)
+            self._jobs.append(job)
+
+    def _others(self, job: _Job, wanted: Callable[[_Job], bool]) -> bool:
+        with self._jobs_lock:
+            return any(other is not job and wanted(other) for other in self._jobs)
+
+    def _end(self, job: _Job, error: BaseException | None) -> None:
+        job.done = True
+        with self._jobs_lock:
+            if job in self._jobs:
+                self._jobs.remove(job)
+        if error is not None:
+            job.out.put(error)
+        job.out.put(None)
 
     # -- internals ---------------------------------------------------------------------
     def _generate(
@@ -284,50 +446,59 @@ class LlamaCppBackend(ProfileLimits):
         cancel: threading.Event | None,
         gone: threading.Event | None,
     ) -> Iterator[StreamChunk]:
+        """A whole generation, alone (already on the compute thread: warm-up, tests)."""
         with self._generate_lock:
+            yield from self._generation(request, cancel, gone, None)
+
+    def _generation(
+        self,
+        request: _Request,
+        cancel: threading.Event | None,
+        gone: threading.Event | None,
+        pause: _Pause | None,
+    ) -> Generator[StreamChunk, None, None]:
+        """One generation; the caller holds `_generate_lock`."""
+        llm = self._llm
+        if llm is None:  # unloaded between the request and its turn
+            self._load_now()
             llm = self._llm
-            if llm is None:  # unloaded between the request and its turn
-                self._load_now()
-                llm = self._llm
-            started = time.perf_counter()
-            prompt: RenderedPrompt | None = None
-            cached = 0
-            common = {"max_tokens": request.max_tokens, "stream": True, **request.sampling}
-            if request.json_schema is not None and self._renderer is not None:
-                # the reply is constrained to the schema by a grammar made from it
-                common["grammar"] = _grammar(request.json_schema)
-            if self._renderer is not None:
-                prompt = self._renderer.render(request.messages, request.stop)
-                if len(prompt.tokens) + request.max_tokens > self.n_ctx:
-                    raise PromptTooLongError(
-                        f"prompt has {len(prompt.tokens)} tokens + {request.max_tokens} for "
-                        f"the reply, but the context holds {self.n_ctx}"
-                    )
-                if self._states is not None:
-                    cached = self._states.prepare(llm, prompt)
-                stream = llm.create_completion(
-                    prompt=prompt.tokens, stop=prompt.stop or None, **common
+        started = time.perf_counter()
+        prompt: RenderedPrompt | None = None
+        cached = 0
+        common = {"max_tokens": request.max_tokens, "stream": True, **request.sampling}
+        if request.json_schema is not None and self._renderer is not None:
+            # the reply is constrained to the schema by a grammar made from it
+            common["grammar"] = _grammar(request.json_schema)
+        if self._renderer is not None:
+            prompt = self._renderer.render(request.messages, request.stop)
+            if len(prompt.tokens) + request.max_tokens > self.n_ctx:
+                raise PromptTooLongError(
+                    f"prompt has {len(prompt.tokens)} tokens + {request.max_tokens} for "
+                    f"the reply, but the context holds {self.n_ctx}"
                 )
-            else:
-                if request.json_schema is not None:
-                    common["response_format"] = {
-                        "type": "json_object",
-                        "schema": request.json_schema,
-                    }
-                stream = llm.create_chat_completion(
-                    messages=[m.wire() for m in request.messages],
-                    stop=request.stop or None,
-                    **common,
-                )
-            try:
-                yield from self._chunks(llm, stream, started, cached, prompt, cancel, gone)
-            finally:
-                if prompt is not None and self._states is not None:
-                    if request.keep_state:
-                        self._states.finish(llm, prompt)
-                        self._worker.submit(self._settle)
-                    else:  # background work: its tokens are never saved as a state
-                        self._states.forget_live()
+            if self._states is not None:
+                cached = self._states.prepare(llm, prompt)
+            stream = llm.create_completion(prompt=prompt.tokens, stop=prompt.stop or None, **common)
+        else:
+            if request.json_schema is not None:
+                common["response_format"] = {
+                    "type": "json_object",
+                    "schema": request.json_schema,
+                }
+            stream = llm.create_chat_completion(
+                messages=[m.wire() for m in request.messages],
+                stop=request.stop or None,
+                **common,
+            )
+        try:
+            yield from self._chunks(llm, stream, started, cached, prompt, cancel, gone, pause)
+        finally:
+            if prompt is not None and self._states is not None:
+                if request.keep_state:
+                    self._states.finish(llm, prompt)
+                    self._worker.submit(self._settle)
+                else:  # background work: its tokens are never saved as a state
+                    self._states.forget_live()
 
     def _chunks(
         self,
@@ -338,7 +509,9 @@ class LlamaCppBackend(ProfileLimits):
         prompt: RenderedPrompt | None,
         cancel: threading.Event | None,
         gone: threading.Event | None,
+        pause: _Pause | None = None,
     ) -> Iterator[StreamChunk]:
+        clock = pause.now if pause is not None else time.perf_counter
         deadline = started + self.profile.timeout_s
         first: float | None = None
         completion = 0
@@ -348,7 +521,7 @@ class LlamaCppBackend(ProfileLimits):
                 return
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelledError("generation cancelled")
-            if time.perf_counter() > deadline:
+            if clock() > deadline:
                 raise LLMTimeoutError(
                     f"model '{self.name}' took longer than {self.profile.timeout_s:.0f} s"
                 )
@@ -361,7 +534,7 @@ class LlamaCppBackend(ProfileLimits):
                 completion += 1
                 # The time limit counts from the last token: a long reply that keeps
                 # coming is not cut, a model that falls silent is.
-                deadline = time.perf_counter() + self.profile.timeout_s
+                deadline = clock() + self.profile.timeout_s
                 yield StreamChunk(text=text, model=self.name)
         self._tracker.touch()
         if prompt is not None:

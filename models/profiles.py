@@ -67,6 +67,16 @@ class ModelProfile(BaseModel):
     n_batch: int = Field(default=512, ge=1)
     sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
     state_cache: StateCacheSettings = Field(default_factory=StateCacheSettings)
+    turns_at_once: int = Field(
+        default=10,
+        ge=1,
+        le=32,
+        description="Local models: how many chat turns share the model. Each new turn's "
+        "prompt and first token come before running replies go on, and running replies take "
+        "turns in short slices, so a tenth user waits for nine prompts, not nine whole "
+        "replies. Each shared turn parks its KV in RAM (~28 KB per token for Qwen-1.5B). "
+        "1 = one turn after another.",
+    )
     cache_hints: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="OpenAI-compatible servers: send llama-server's `cache_prompt`; 'auto' "

@@ -152,6 +152,14 @@ class PromptStateCache:
         self.store.flush()
         self._dirty = False
 
+    def hand_over(self, llm: Any) -> None:
+        """Another generation's parked KV is about to replace the live one: apply the last
+        reply's cuts and keep its conversation state first (what `prepare` does for a new
+        prompt before it restores a saved state)."""
+        self.settle(llm)
+        self._keep_live(llm, kv.live_tokens(llm))
+        self._dirty = False
+
     def forget_live(self) -> None:
         """The context is gone or was reset outside this cache."""
         self._dirty = False

@@ -88,7 +88,7 @@ class ChatService:
         scheduler: TurnScheduler | None = None,
     ) -> None:
         self.db = db
-        # One generation at a time per model; waiting turns see their place in the line.
+        # As many turns per model as its backend shares; waiting turns see their place.
         self.scheduler = scheduler or TurnScheduler(max_waiting=16)
         self.models = models
         self.assembler = assembler
@@ -372,7 +372,8 @@ class ChatService:
     def _enter_line(self) -> Ticket:
         """A place in the active model's line, before anything is stored (`QueueFullError`,
         503 with Retry-After, when the line is full)."""
-        return self.scheduler.enter(self.models.backend().name)
+        backend = self.models.backend()
+        return self.scheduler.enter(backend.name, backend.turns_at_once)
 
     def queue_position(self, user_id: str) -> int | None:
         """Where the user's running turn stands in its line (0: generating), or None."""
@@ -465,7 +466,7 @@ class ChatService:
                 reply_text = ctx.canned_reply
                 yield ChatEvent(type="token", conversation_id=conv.id, text=reply_text)
             else:
-                # One generation at a time per model: wait for the turn's place in the line.
+                # Wait for a place at the model (as many as its backend shares at once).
                 async for position in self.scheduler.wait(ticket, shown_position, cancel):
                     yield ChatEvent(type="queued", conversation_id=conv.id, position=position)
                 if cancel.is_set() or not ticket.granted:  # stopped while waiting

@@ -1,5 +1,7 @@
-"""Who may use a model now: one generation at a time per model, a bounded line of waiting
-turns with their positions, and background work (inner life, prefix warm-up) only when idle.
+"""Who may use a model now: up to the backend's `turns_at_once` turns per model (a local
+model interleaves them: models/llama_cpp_backend.py; others take one at a time), a bounded
+line of waiting turns with their positions, and background work (inner life, prefix
+warm-up) only when no turn runs or waits.
 
 Why a line of our own instead of the backend's lock: a waiting user should see where they
 stand, a full line should be refused at once (503 with Retry-After) instead of piling up
@@ -77,6 +79,7 @@ class QueueStats(BaseModel):
 
     model: str
     running: str | None  # "turn" | "background" | None
+    running_turns: int = 0  # turns sharing the model now
     waiting: int
     max_waiting: int
     avg_turn_s: float
@@ -84,9 +87,17 @@ class QueueStats(BaseModel):
 
 class _ModelLine:
     def __init__(self) -> None:
-        self.holder: Ticket | None = None
+        self.holders: list[Ticket] = []  # turns, or one background job alone
+        self.capacity = 1  # turns at once, as the backend said at the last `enter`
         self.waiting: deque[Ticket] = deque()
         self.avg_turn_s = DEFAULT_TURN_S
+
+    @property
+    def background(self) -> Ticket | None:
+        return next((t for t in self.holders if t.kind == "background"), None)
+
+    def has_room(self) -> bool:
+        return self.background is None and len(self.holders) < self.capacity
 
 
 class TurnScheduler:
@@ -95,7 +106,7 @@ class TurnScheduler:
     def __init__(
         self,
         max_waiting: int,
-        workers: int = 4,
+        workers: int = 36,  # each turn sharing a model relays on one (turns_at_once <= 32)
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_waiting = max_waiting
@@ -123,10 +134,11 @@ class TurnScheduler:
         self.closed = False
 
     # -- turns ---------------------------------------------------------------------------
-    def enter(self, model: str) -> Ticket:
-        """Take a place in the model's line (granted at once when it is free), or raise
-        `QueueFullError` when `max_waiting` turns already wait. A running background job is
-        asked to stop. Call `leave` when the turn ends, whatever happens."""
+    def enter(self, model: str, capacity: int = 1) -> Ticket:
+        """Take a place in the model's line (granted at once when fewer than `capacity`
+        turns hold it and nobody waits), or raise `QueueFullError` when `max_waiting` turns
+        already wait. A running background job is asked to stop. Call `leave` when the turn
+        ends, whatever happens."""
         ticket = Ticket(model=model, kind="turn", number=next(self._numbers), since=self.clock())
         # A caller without an event loop (a blocking one) gets no wake-ups.
         with contextlib.suppress(RuntimeError):
@@ -134,15 +146,17 @@ class TurnScheduler:
             ticket._wake = asyncio.Event()
         with self._lock:
             line = self._lines.setdefault(model, _ModelLine())
-            if line.holder is None and not line.waiting:
+            line.capacity = max(1, capacity)
+            if line.has_room() and not line.waiting:
                 self._grant(line, ticket)
                 return ticket
             if len(line.waiting) >= self.max_waiting:
                 ahead = len(line.waiting) + 1
                 raise QueueFullError(ahead * line.avg_turn_s, len(line.waiting))
             line.waiting.append(ticket)
-            if line.holder is not None and line.holder.kind == "background":
-                line.holder.preempt.set()
+            background = line.background
+            if background is not None:
+                background.preempt.set()
         return ticket
 
     def position(self, ticket: Ticket) -> int:
@@ -188,16 +202,14 @@ class TurnScheduler:
             line = self._lines.get(ticket.model)
             if line is None:
                 return
-            if line.holder is ticket:
-                line.holder = None
+            if ticket in line.holders:
+                line.holders.remove(ticket)
                 if ticket.kind == "turn":
                     took = max(0.0, self.clock() - ticket.since)
                     line.avg_turn_s = 0.7 * line.avg_turn_s + 0.3 * took
-                if line.waiting:
+                while line.waiting and line.has_room():
                     self._grant(line, line.waiting.popleft())
-                to_wake = list(line.waiting)
-                if line.holder is not None:
-                    to_wake.append(line.holder)
+                to_wake = list(line.waiting) + line.holders
             elif ticket in line.waiting:
                 index = line.waiting.index(ticket)
                 line.waiting.remove(ticket)
@@ -211,17 +223,17 @@ class TurnScheduler:
         The job watches `ticket.preempt` (a turn arrived) and must `leave` when done."""
         with self._lock:
             line = self._lines.setdefault(model, _ModelLine())
-            if line.holder is not None or line.waiting:
+            if line.holders or line.waiting:
                 return None
             ticket = Ticket(model=model, kind="background", number=next(self._numbers))
-            line.holder = ticket
+            line.holders.append(ticket)
             ticket.granted = True
             return ticket
 
     def idle(self, model: str) -> bool:
         with self._lock:
             line = self._lines.get(model)
-            return line is None or (line.holder is None and not line.waiting)
+            return line is None or (not line.holders and not line.waiting)
 
     # -- reporting -----------------------------------------------------------------------
     def stats(self) -> list[QueueStats]:
@@ -229,7 +241,8 @@ class TurnScheduler:
             return [
                 QueueStats(
                     model=name,
-                    running=line.holder.kind if line.holder else None,
+                    running=line.holders[0].kind if line.holders else None,
+                    running_turns=sum(t.kind == "turn" for t in line.holders),
                     waiting=len(line.waiting),
                     max_waiting=self.max_waiting,
                     avg_turn_s=round(line.avg_turn_s, 2),
@@ -247,7 +260,7 @@ class TurnScheduler:
 
     # -- internals -----------------------------------------------------------------------
     def _grant(self, line: _ModelLine, ticket: Ticket) -> None:
-        line.holder = ticket
+        line.holders.append(ticket)
         ticket.granted = True
         ticket.since = self.clock()
         ticket._notify()

@@ -30,6 +30,7 @@ class ScriptedBackend:
     name = "scripted"
     n_ctx = 2048
     max_tokens = 64
+    turns_at_once = 1
 
     def stream(
         self,

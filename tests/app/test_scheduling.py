@@ -1,6 +1,7 @@
-"""Scheduling of model work (issue 12 item 4, issue 10 item 9): one generation at a time per
-model, queue positions, a full line refused with Retry-After, cancelled waiting turns,
-background work only when idle.
+"""Scheduling of model work (issue 12 item 4, issue 10 item 9): as many turns per model as
+its backend shares (one for most; the llama.cpp backend interleaves several, tested with the
+real model in tests/models/test_shared_turns.py), queue positions, a full line refused with
+Retry-After, cancelled waiting turns, background work only when idle.
 
 The line's logic is tested with the scripted backend (timing on demand); the real model's
 part (a background generation keeps no state) is in tests/models/test_prompt_cache.py and
@@ -113,6 +114,29 @@ def test_background_work_only_when_idle_and_preempted_by_a_turn() -> None:
     asyncio.run(scenario())
 
 
+def test_a_model_that_shares_lets_that_many_turns_in_and_the_rest_wait() -> None:
+    async def scenario() -> None:
+        line = TurnScheduler(max_waiting=4)
+        turns = [line.enter("m", capacity=3) for _ in range(5)]
+        assert [line.position(t) for t in turns] == [0, 0, 0, 1, 2]
+        assert line.stats()[0].running_turns == 3 and line.stats()[0].waiting == 2
+        assert line.try_background("m") is None  # turns run: no daydreaming
+        line.leave(turns[1])
+        assert turns[3].granted and line.position(turns[4]) == 1
+        for turn in turns:
+            line.leave(turn)
+        assert line.idle("m")
+        job = line.try_background("m")  # background work has the model alone
+        assert job is not None
+        late = [line.enter("m", capacity=3) for _ in range(2)]
+        assert job.preempt.is_set() and [line.position(t) for t in late] == [1, 2]
+        line.leave(job)
+        assert all(t.granted for t in late)  # both fit once the job is gone
+        line.close()
+
+    asyncio.run(scenario())
+
+
 def test_cancel_while_waiting_leaves_the_line() -> None:
     async def scenario() -> None:
         line = TurnScheduler(max_waiting=4)
@@ -158,6 +182,27 @@ def test_concurrent_turns_generate_one_at_a_time_and_see_their_position(
     assert sorted(p[0] if p else 0 for p in positions) == [0, 1, 2, 3]
     for seen in positions:
         assert seen == sorted(seen, reverse=True) and (not seen or seen[-1] == 1)
+    assert all(run[-1].type == "done" and run[-1].reply for run in runs)
+    assert services.chat.scheduler.idle("scripted")
+    services.close()
+
+
+def test_the_chat_service_lets_in_as_many_turns_as_the_backend_shares(
+    settings: Settings,
+) -> None:
+    backend = CountingBackend(words=[f" w{i}" for i in range(8)], delay_s=0.05)
+    backend.turns_at_once = 3
+    services = services_with(settings, backend)
+
+    async def scenario() -> list[list[ChatEvent]]:
+        return await asyncio.gather(
+            *(_collect(services.chat.send(f"user{i}", f"Hello {i}")) for i in range(5))
+        )
+
+    runs = asyncio.run(scenario())
+    assert backend.most_at_once == 3
+    firsts = sorted(next((e.position for e in run if e.type == "queued"), 0) for run in runs)
+    assert firsts == [0, 0, 0, 1, 2]  # three at once, two saw their place
     assert all(run[-1].type == "done" and run[-1].reply for run in runs)
     assert services.chat.scheduler.idle("scripted")
     services.close()

@@ -122,13 +122,13 @@ def test_all_model_work_runs_on_one_thread(tmp_path: Path) -> None:
     b = create_backend(_profile(), tmp_path, n_threads=2, warmup=False)
     assert isinstance(b, LlamaCppBackend)
     seen: set[str] = set()
-    original = b._generate
+    original = b._generation
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.add(th.current_thread().name)
         yield from original(*args, **kwargs)
 
-    b._generate = spy  # type: ignore[method-assign]
+    b._generation = spy  # type: ignore[method-assign]
     b.load()
     results: list[str] = []
 

@@ -1,0 +1,135 @@
+"""Turns that share the real tiny model (issue 12, 10 concurrent new conversations): a new
+turn's prompt and first token come before the running replies go on, the running replies
+take turns, and a reply that was parked and resumed is token for token the reply it would
+have been alone, greedy or seeded sampling alike. The scheduler side (how many turns are
+let in) is tested in tests/app/test_scheduling.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models import llama_cpp_backend
+from models.llama_cpp_backend import LlamaCppBackend
+from models.types import ChatMessage, SamplingParams, StreamChunk
+from tests.models.test_prompt_cache import GREEDY, _backend, _conversation, _reply
+
+SEEDED = SamplingParams(temperature=0.9, top_k=40, top_p=0.95, seed=1234, max_tokens=16)
+LONG = SamplingParams(temperature=0.0, max_tokens=16)
+
+
+class _Witness:
+    """Records the order in which the pump hands out chunks, across all turns."""
+
+    def __init__(self) -> None:
+        self.order: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+
+    def queue_class(self) -> type[queue.Queue[Any]]:
+        witness = self
+
+        class Recorded(queue.Queue[Any]):
+            def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+                if isinstance(item, StreamChunk):
+                    with witness._lock:
+                        witness.order.append((id(self), "done" if item.done else "text"))
+                super().put(item, block, timeout)
+
+        return Recorded
+
+
+def _alone(backend: LlamaCppBackend, messages: list[ChatMessage], params: SamplingParams) -> str:
+    backend.load()
+    assert backend._llm is not None
+    backend._llm.reset()
+    return "".join(c.text for c in backend.stream(messages, params))
+
+
+def _together(
+    backend: LlamaCppBackend, prompts: list[tuple[list[ChatMessage], SamplingParams]]
+) -> list[str]:
+    texts = [""] * len(prompts)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(prompts))
+
+    def run(i: int) -> None:
+        messages, params = prompts[i]
+        try:
+            start.wait()
+            texts[i] = "".join(c.text for c in backend.stream(messages, params))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not errors, errors
+    return texts
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppBackend:
+    """The same model with no saved states: every prompt evaluated from scratch, alone."""
+    return _backend(tmp_path_factory.mktemp("alone") / "kv", enabled=False)
+
+
+def test_replies_that_share_the_model_are_the_replies_each_gets_alone(
+    tmp_path: Path, alone: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)  # swap after every token
+    witness = _Witness()
+    monkeypatch.setattr(llama_cpp_backend.queue, "Queue", witness.queue_class())
+    prompts = [
+        (_conversation("Alice", 2), LONG),
+        (_conversation("Bob", 1), SEEDED),
+        (_conversation("Carol", 3), LONG),
+        (_conversation("Dan", 0), SEEDED),
+    ]
+    expected = [_alone(alone, messages, params) for messages, params in prompts]
+    witness.order.clear()
+
+    shared = _backend(tmp_path / "kv")
+    shared.load()
+    got = _together(shared, prompts)
+
+    assert got == expected
+    assert all(len(text) > 8 for text in got)  # real replies, not empty ones
+    order = witness.order
+    turns = list(dict.fromkeys(turn for turn, _ in order))
+    assert len(turns) == 4
+    first_text = {t: next(i for i, (u, k) in enumerate(order) if u == t) for t in turns}
+    first_done = min(i for i, (_, kind) in enumerate(order) if kind == "done")
+    # every turn had spoken before any reply was finished: first tokens first
+    assert max(first_text.values()) < first_done
+    # and the replies took turns: the chunk order switches turn many times
+    switches = sum(1 for a, b in itertools.pairwise(order) if a[0] != b[0])
+    assert switches >= 8
+
+
+def test_after_sharing_each_conversation_goes_on_from_its_own_saved_state(
+    tmp_path: Path, alone: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)
+    shared = _backend(tmp_path / "kv")
+    shared.load()
+    alice, bob = _conversation("Alice", 2), _conversation("Bob", 2)
+    replies = _together(shared, [(alice, GREEDY), (bob, GREEDY)])
+    for history, reply in ((alice, replies[0]), (bob, replies[1])):
+        follow = [
+            *history,
+            ChatMessage(role="assistant", content=reply),
+            ChatMessage(role="user", content="Thank you. Anything else?"),
+        ]
+        text, usage = _reply(shared, follow)
+        assert text == _alone(alone, follow, GREEDY)  # no stale or foreign KV
+    # the second follow-up found its own conversation saved (the first had the context)
+    assert shared.cache_stats().restores_ram >= 1
+    assert usage.cached_tokens >= usage.prompt_tokens - 24
