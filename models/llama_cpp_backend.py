@@ -24,6 +24,7 @@ second thread had called into the model, generation ran at half speed on 2 cores
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -65,6 +66,11 @@ T = TypeVar("T")
 _TEMPLATE_OVERHEAD_PER_MESSAGE = 8
 
 
+# A turn has spoken once its text holds this many non-space characters. Its first token
+# alone is often not seen: a space, or a lone "I" or "S" that the chat holds back while it
+# could still begin a SPEAK!/IMAGE! marker (media/markers.py). Measured: a reply that gave
+# up the model after its first token "I" showed nothing until every other turn had spoken.
+_FIRST_WORDS_CHARS = 2
 # A running reply gives the model to the next one after this long, when another one waits
 # (two state swaps cost ~10-40 ms: a few per cent of a slice).
 _SLICE_S = 0.5
@@ -113,7 +119,8 @@ class _Job:
     parked: kv_state.KVSnapshot | None = None  # its KV while another one has the context
     sampler: Any = None  # llama-cpp-python keeps the sampler (RNG, grammar) on the Llama
     mirostat_mu: Any = None
-    spoke: bool = False  # has handed out text
+    said: str = ""  # its text until it has spoken
+    spoke: bool = False  # its first words are out
     pinned: bool = False  # could not be parked: runs to its end
     done: bool = False
 
@@ -219,6 +226,7 @@ class LlamaCppBackend(ProfileLimits):
         with self._generate_lock, self._tracker.lock:
             llm, self._llm = self._llm, None
             states, self._states = self._states, None
+            self._live_job = None
             self._renderer = None
             if states is not None:
                 try:
@@ -336,9 +344,17 @@ class LlamaCppBackend(ProfileLimits):
         """Step every generation that wants the model until none is left."""
         with self._generate_lock:
             while (job := self._next_job()) is not None:
-                if not self._switch_to(job):
-                    continue
-                self._run_slice(job)
+                try:
+                    if self._switch_to(job):
+                        self._run_slice(job)
+                except Exception as exc:  # never leave a caller waiting for ever
+                    log.exception("sharing the model failed; this reply ends here")
+                    self._reset_context()
+                    self._live_job = None
+                    if job.steps is not None:  # its clean-up sees the empty context
+                        with contextlib.suppress(Exception):
+                            job.steps.close()
+                    self._end(job, LLMError(f"the model failed mid-reply: {exc}"))
 
     def _next_job(self) -> _Job | None:
         """Who goes next: one that cannot be parked, then a job that must end (its reader
@@ -365,13 +381,11 @@ class LlamaCppBackend(ProfileLimits):
             return True
         if live is not None and not live.done and llm is not None:
             try:
-                live.parked = kv_state.capture(llm)
+                self._park(live, llm)
             except RuntimeError as exc:
                 log.warning("cannot park a reply, it runs to its end first: %s", exc)
                 live.pinned = True
                 return False
-            live.sampler, live.mirostat_mu = llm._sampler, llm._mirostat_mu
-            live.pause.begin()
             if self._states is not None:
                 self._states.forget_live()  # the parked KV is the job's, not a saved state
         self._live_job = None
@@ -379,7 +393,7 @@ class LlamaCppBackend(ProfileLimits):
             if self._states is not None:
                 self._states.hand_over(llm)
             try:
-                kv_state.restore(llm, job.parked)
+                self._unpark(job, llm)
             except RuntimeError as exc:
                 log.error("a parked reply's KV could not be restored: %s", exc)
                 job.parked = None
@@ -387,11 +401,22 @@ class LlamaCppBackend(ProfileLimits):
                     job.steps.close()
                 self._end(job, LLMError(f"the reply's model state was lost: {exc}"))
                 return False
-            llm._sampler, llm._mirostat_mu = job.sampler, job.mirostat_mu
-            job.parked = job.sampler = job.mirostat_mu = None
         job.pause.end()
         self._live_job = job
         return True
+
+    def _park(self, job: _Job, llm: Any) -> None:
+        """Keep what the paused generation needs: its KV cells and its sampler."""
+        job.parked = kv_state.capture(llm)
+        job.sampler, job.mirostat_mu = llm._sampler, llm._mirostat_mu
+        job.pause.begin()
+
+    def _unpark(self, job: _Job, llm: Any) -> None:
+        """Put a parked generation back; on failure the context is left empty."""
+        assert job.parked is not None
+        kv_state.restore(llm, job.parked)
+        llm._sampler, llm._mirostat_mu = job.sampler, job.mirostat_mu
+        job.parked = job.sampler = job.mirostat_mu = None
 
     def _run_slice(self, job: _Job) -> None:
         """Step `job` until it ends, or until another job should have the model: a turn
@@ -408,8 +433,9 @@ class LlamaCppBackend(ProfileLimits):
             while True:
                 chunk = next(job.steps)
                 job.out.put(chunk)
-                if chunk.text:
-                    job.spoke = True
+                if chunk.text and not job.spoke:
+                    job.said += chunk.text
+                    job.spoke = len("".join(job.said.split())) >= _FIRST_WORDS_CHARS
                 if job.pinned or not job.spoke or job.unwanted() or chunk.done:
                     continue
                 if self._others(job, lambda j: not j.spoke or j.unwanted()):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from models import llama_cpp_backend
+from models.errors import LLMError
 from models.llama_cpp_backend import LlamaCppBackend
 from models.types import ChatMessage, SamplingParams, StreamChunk
 from tests.models.test_prompt_cache import GREEDY, _backend, _conversation, _reply
@@ -29,6 +30,7 @@ class _Witness:
 
     def __init__(self) -> None:
         self.order: list[tuple[int, str]] = []
+        self.texts: list[str] = []
         self._lock = threading.Lock()
 
     def queue_class(self) -> type[queue.Queue[Any]]:
@@ -39,6 +41,7 @@ class _Witness:
                 if isinstance(item, StreamChunk):
                     with witness._lock:
                         witness.order.append((id(self), "done" if item.done else "text"))
+                        witness.texts.append(item.text)
                 super().put(item, block, timeout)
 
         return Recorded
@@ -95,6 +98,7 @@ def test_replies_that_share_the_model_are_the_replies_each_gets_alone(
     ]
     expected = [_alone(alone, messages, params) for messages, params in prompts]
     witness.order.clear()
+    witness.texts.clear()
 
     shared = _backend(tmp_path / "kv")
     shared.load()
@@ -109,6 +113,12 @@ def test_replies_that_share_the_model_are_the_replies_each_gets_alone(
     first_done = min(i for i, (_, kind) in enumerate(order) if kind == "done")
     # every turn had spoken before any reply was finished: first tokens first
     assert max(first_text.values()) < first_done
+    # a turn gave the model away only once its first words were out (a lone letter or a
+    # space may be all its first token shows)
+    for i, ((turn, _), (after, _)) in enumerate(itertools.pairwise(order)):
+        if turn != after:
+            said = "".join(witness.texts[j] for j in range(i + 1) if order[j][0] == turn)
+            assert len("".join(said.split())) >= 2, said
     # and the replies took turns: the chunk order switches turn many times
     switches = sum(1 for a, b in itertools.pairwise(order) if a[0] != b[0])
     assert switches >= 8
@@ -133,3 +143,60 @@ def test_after_sharing_each_conversation_goes_on_from_its_own_saved_state(
     # the second follow-up found its own conversation saved (the first had the context)
     assert shared.cache_stats().restores_ram >= 1
     assert usage.cached_tokens >= usage.prompt_tokens - 24
+
+
+def test_a_reply_that_cannot_be_parked_runs_to_its_end_and_nobody_hangs(
+    tmp_path: Path, alone: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: LlamaCppBackend, job: Any, llm: Any) -> None:
+        raise RuntimeError("llama_state_seq_get_data wrote 0 bytes")
+
+    monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)
+    monkeypatch.setattr(LlamaCppBackend, "_park", refuse)
+    prompts = [(_conversation("Alice", 1), LONG), (_conversation("Bob", 2), LONG)]
+    expected = [_alone(alone, messages, params) for messages, params in prompts]
+    shared = _backend(tmp_path / "kv")
+    shared.load()
+    assert _together(shared, prompts) == expected  # one after the other, both whole
+
+
+def test_a_parked_reply_whose_state_is_lost_ends_with_a_clear_error(
+    tmp_path: Path, alone: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_unpark = LlamaCppBackend._unpark
+    calls: list[int] = []
+
+    def lose_the_first(self: LlamaCppBackend, job: Any, llm: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:  # as kv_state.restore fails: the context is left empty
+            llama_cpp_backend.kv_state.clear(llm)
+            raise RuntimeError("llama_state_seq_set_data refused the state")
+        real_unpark(self, job, llm)
+
+    monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)
+    monkeypatch.setattr(LlamaCppBackend, "_unpark", lose_the_first)
+    prompts = [(_conversation("Alice", 1), LONG), (_conversation("Bob", 2), LONG)]
+    expected = [_alone(alone, messages, params) for messages, params in prompts]
+    shared = _backend(tmp_path / "kv")
+    shared.load()
+    outcomes: list[str | BaseException] = [""] * 2
+    start = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            outcomes[i] = "".join(c.text for c in shared.stream(*prompts[i]))
+        except LLMError as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and "state was lost" in str(failed[0])
+    # the other reply is whole and right, and the model serves the next turn
+    whole = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, str)]
+    assert len(whole) == 1 and whole[0][1] == expected[whole[0][0]]
+    assert _reply(shared, prompts[0][0])[0] == _alone(alone, prompts[0][0], GREEDY)
