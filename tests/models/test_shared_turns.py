@@ -54,28 +54,48 @@ def _alone(backend: LlamaCppBackend, messages: list[ChatMessage], params: Sampli
     return "".join(c.text for c in backend.stream(messages, params))
 
 
-def _together(
+def _outcomes(
     backend: LlamaCppBackend, prompts: list[tuple[list[ChatMessage], SamplingParams]]
-) -> list[str]:
-    texts = [""] * len(prompts)
-    errors: list[BaseException] = []
+) -> list[str | LLMError]:
+    """Every prompt streamed at once from its own thread: each reply's text, or its error."""
+    outcomes: list[str | LLMError] = [""] * len(prompts)
     start = threading.Barrier(len(prompts))
 
     def run(i: int) -> None:
         messages, params = prompts[i]
+        start.wait()
         try:
-            start.wait()
-            texts[i] = "".join(c.text for c in backend.stream(messages, params))
-        except BaseException as exc:
-            errors.append(exc)
+            outcomes[i] = "".join(c.text for c in backend.stream(messages, params))
+        except LLMError as exc:
+            outcomes[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(300)
-    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)  # nobody hangs
+    return outcomes
+
+
+def _together(
+    backend: LlamaCppBackend, prompts: list[tuple[list[ChatMessage], SamplingParams]]
+) -> list[str]:
+    outcomes = _outcomes(backend, prompts)
+    texts = [o for o in outcomes if isinstance(o, str)]
+    assert len(texts) == len(outcomes), outcomes
     return texts
+
+
+def _two_turns(
+    tmp_path: Path, alone: LlamaCppBackend
+) -> tuple[LlamaCppBackend, list[tuple[list[ChatMessage], SamplingParams]], list[str]]:
+    """A loaded backend with states, two prompts, and the reply each gets alone."""
+    prompts = [(_conversation("Alice", 1), LONG), (_conversation("Bob", 2), LONG)]
+    expected = [_alone(alone, messages, params) for messages, params in prompts]
+    shared = _backend(tmp_path / "kv")
+    shared.load()
+    return shared, prompts, expected
 
 
 @pytest.fixture(scope="module")
@@ -153,10 +173,7 @@ def test_a_reply_that_cannot_be_parked_runs_to_its_end_and_nobody_hangs(
 
     monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)
     monkeypatch.setattr(LlamaCppBackend, "_park", refuse)
-    prompts = [(_conversation("Alice", 1), LONG), (_conversation("Bob", 2), LONG)]
-    expected = [_alone(alone, messages, params) for messages, params in prompts]
-    shared = _backend(tmp_path / "kv")
-    shared.load()
+    shared, prompts, expected = _two_turns(tmp_path, alone)
     assert _together(shared, prompts) == expected  # one after the other, both whole
 
 
@@ -175,25 +192,8 @@ def test_a_parked_reply_whose_state_is_lost_ends_with_a_clear_error(
 
     monkeypatch.setattr(llama_cpp_backend, "_SLICE_S", 0.0)
     monkeypatch.setattr(LlamaCppBackend, "_unpark", lose_the_first)
-    prompts = [(_conversation("Alice", 1), LONG), (_conversation("Bob", 2), LONG)]
-    expected = [_alone(alone, messages, params) for messages, params in prompts]
-    shared = _backend(tmp_path / "kv")
-    shared.load()
-    outcomes: list[str | BaseException] = [""] * 2
-    start = threading.Barrier(2)
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            outcomes[i] = "".join(c.text for c in shared.stream(*prompts[i]))
-        except LLMError as exc:
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
+    shared, prompts, expected = _two_turns(tmp_path, alone)
+    outcomes = _outcomes(shared, prompts)
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(failed) == 1 and "state was lost" in str(failed[0])
     # the other reply is whole and right, and the model serves the next turn
