@@ -27,8 +27,12 @@ def _app(services: Services) -> Any:
     return create_app(services.settings, services)
 
 
-async def _post_then_leave(app: Any, body: dict[str, Any], leave_after_s: float) -> list[dict]:
-    """POST /api/chat as a raw ASGI client that goes away after `leave_after_s`."""
+async def _post_then_leave(
+    app: Any, body: dict[str, Any], leave_after_s: float, says_so: bool = True
+) -> list[dict]:
+    """POST /api/chat as a raw ASGI client that goes away after `leave_after_s`. With
+    `says_so=False` the server never receives `http.disconnect`: only a failed write tells
+    (what a dropped connection looks like behind some proxies)."""
     loop = asyncio.get_running_loop()
     leave_at = loop.time() + leave_after_s
     raw = json.dumps(body).encode()
@@ -40,6 +44,8 @@ async def _post_then_leave(app: Any, body: dict[str, Any], leave_after_s: float)
         if not body_sent:
             body_sent = True
             return {"type": "http.request", "body": raw, "more_body": False}
+        if not says_so:
+            await asyncio.Event().wait()  # never
         if loop.time() < leave_at:
             await asyncio.sleep(leave_at - loop.time())
         return {"type": "http.disconnect"}
@@ -105,8 +111,14 @@ def test_full_line_answers_503_with_retry_after(make_settings: Any) -> None:
     services.close()
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_a_client_that_leaves_stops_its_generation(settings: Settings, stream: bool) -> None:
+@pytest.mark.parametrize(
+    ("stream", "says_so"),
+    [(False, True), (True, True), (True, False)],
+    ids=["json", "stream", "stream-write-fails"],
+)
+def test_a_client_that_leaves_stops_its_generation(
+    settings: Settings, stream: bool, says_so: bool
+) -> None:
     # 4000 tokens at 10 ms take at least 40 s: a cancelled turn stops long before that,
     # however slow the machine is (a 3 s bound on 400 tokens once failed on a busy CI box).
     backend = CountingBackend(words=[f" w{i}" for i in range(4000)], delay_s=0.01)
@@ -116,7 +128,7 @@ def test_a_client_that_leaves_stops_its_generation(settings: Settings, stream: b
     async def scenario() -> float:
         started = time.perf_counter()
         body = {"message": "Tell me a long story", "user_id": "ben", "stream": stream}
-        await asyncio.wait_for(_post_then_leave(app, body, 0.4), 20)
+        await asyncio.wait_for(_post_then_leave(app, body, 0.4, says_so), 20)
         # The relay thread notices the cancel between tokens.
         for _ in range(1000):
             if backend.active == 0 and services.chat.scheduler.idle("scripted"):
