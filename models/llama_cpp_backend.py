@@ -350,11 +350,7 @@ class LlamaCppBackend(ProfileLimits):
                 except Exception as exc:  # never leave a caller waiting for ever
                     log.exception("sharing the model failed; this reply ends here")
                     self._reset_context()
-                    self._live_job = None
-                    if job.steps is not None:  # its clean-up sees the empty context
-                        with contextlib.suppress(Exception):
-                            job.steps.close()
-                    self._end(job, LLMError(f"the model failed mid-reply: {exc}"))
+                    self._drop(job, LLMError(f"the model failed mid-reply: {exc}"))
 
     def _next_job(self) -> _Job | None:
         """Who goes next: one that cannot be parked, then a job that must end (its reader
@@ -397,9 +393,7 @@ class LlamaCppBackend(ProfileLimits):
             except RuntimeError as exc:
                 log.error("a parked reply's KV could not be restored: %s", exc)
                 job.parked = None
-                if job.steps is not None:  # its clean-up sees the empty context, no other
-                    job.steps.close()
-                self._end(job, LLMError(f"the reply's model state was lost: {exc}"))
+                self._drop(job, LLMError(f"the reply's model state was lost: {exc}"))
                 return False
         job.pause.end()
         self._live_job = job
@@ -451,6 +445,15 @@ class LlamaCppBackend(ProfileLimits):
         with self._jobs_lock:  # to the back of the line
             self._jobs.remove(job)
             self._jobs.append(job)
+
+    def _drop(self, job: _Job, error: LLMError) -> None:
+        """End a job whose KV is gone (the context is empty now): its generator's clean-up
+        runs against the empty context, never against another reply's KV."""
+        self._live_job = None
+        if job.steps is not None:
+            with contextlib.suppress(Exception):
+                job.steps.close()
+        self._end(job, error)
 
     def _others(self, job: _Job, wanted: Callable[[_Job], bool]) -> bool:
         with self._jobs_lock:
