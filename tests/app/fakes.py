@@ -99,4 +99,7 @@ def services_with(settings: Settings, backend: object) -> Services:
     services.chat.models = services.models
     services.inner_life.models = services.models
     services.prefix_warmer.models = services.models
+    # A fixed soul clock: the soul's draws are seeded with the time, and a `silent` draw may
+    # answer "..." instead of the scripted text. Pinned, every run draws the same way.
+    services.soul.clock = lambda: 1_764_000_000.0
     return services

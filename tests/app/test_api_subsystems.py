@@ -15,6 +15,7 @@ from app.composition import Services
 from app.factory import create_app
 from config.settings import Settings
 from media.images.tiny_pipeline import save_tiny_pipeline
+from tests.waits import CATCH_UP_S
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def test_memory_crud_search_and_isolation(app_client) -> None:  # type: ignore[n
     )
     assert created.status_code == 201
     mid = created.json()["id"]
-    services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     hits = client.post(
         "/api/memory/search",
         json={"query": "Where does my sister live?", "k": 5, "user_id": "alice"},
@@ -190,7 +191,7 @@ def test_chat_turns_become_memories_that_later_replies_recall(app_client) -> Non
     first = client.post(
         "/api/chat", json={"message": "My dog is called Barsik.", "user_id": "carol"}
     ).json()
-    services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     # a new conversation: the fact is not in its history, only in long-term memory
     later = client.post(
         "/api/chat", json={"message": "What is my dog called?", "user_id": "carol"}
@@ -217,7 +218,7 @@ def test_conversation_import_and_export(app_client) -> None:  # type: ignore[no-
     msgs = client.get(f"/api/conversations/{cid}/messages", params={"user_id": "dave"}).json()
     assert [m["content"] for m in msgs["items"]] == ["I was born in Tver.", "Tver is lovely."]
     assert msgs["items"][0]["created_at"] == pytest.approx(1709287200.0)
-    services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     hits = client.post(
         "/api/memory/search", json={"query": "where was I born", "user_id": "dave"}
     ).json()["items"]
@@ -342,7 +343,7 @@ def test_bad_media_input_gets_clear_errors(app_client) -> None:  # type: ignore[
 
 def test_health_shows_every_subsystem(app_client) -> None:  # type: ignore[no-untyped-def]
     client, services = app_client
-    services.memory.wait_until_indexed(30)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     comps = client.get("/health").json()["components"]
     assert {"db", "llm", "memory", "media", "disk"} <= set(comps)
     assert comps["memory"]["index"]["consistent"] in (True, False)

@@ -18,6 +18,7 @@ from memory import TurnIn
 from memory.types import MemoryItem
 from models.errors import LLMTimeoutError
 from tests.app.fakes import ScriptedBackend, services_with
+from tests.waits import CATCH_UP_S
 
 
 def _services(settings: Settings, backend: ScriptedBackend) -> Services:
@@ -124,7 +125,7 @@ def test_profile_facts_reach_the_prompt_of_a_new_conversation(settings: Settings
             )
         )
         assert told.type == "done"
-        assert services.memory.profile.wait_idle(30)
+        assert services.memory.profile.wait_idle(CATCH_UP_S)
         facts = {f.kind: f.text for f in services.memory.profile.store.list("u1")}
         assert facts["name"] == "Имя пользователя: Алексей"
         assert "Барсик" in facts["pet"] and "арахис" in facts["allergy"]
@@ -151,7 +152,7 @@ def test_the_name_the_user_told_is_used_in_the_turn(settings: Settings) -> None:
         first_note = next(m.content for m in reversed(backend.prompts[-1]) if m.role == "system")
         assert "Алексей" not in first_note
         told = asyncio.run(services.chat.complete("u1", "Меня зовут Алексей, я живу в Самаре."))
-        assert services.memory.profile.wait_idle(30)
+        assert services.memory.profile.wait_idle(CATCH_UP_S)
         assert services.memory.profile.user_name("u1") == "Алексей"
         asyncio.run(services.chat.complete("u1", "I love rainy days."))
         prompt = backend.prompts[-1]

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.factory import create_app
 from config.settings import CONFIG_DIR
 from memory.profile import FACTS_INSTRUCTION, FACTS_SCHEMA
+from tests.waits import CATCH_UP_S
 
 
 def _short_replies(tmp_path: Path) -> Path:
@@ -54,7 +55,7 @@ def test_told_facts_reach_the_prompt_of_a_new_conversation(
             reply = client.post("/api/chat", json={"message": text, "conversation_id": cid})
             assert reply.status_code == 200, reply.text
             cid = reply.json()["conversation_id"]
-        assert services.memory.profile.wait_idle(600)
+        assert services.memory.profile.wait_idle(CATCH_UP_S)
         facts = client.get("/api/memory/profile").json()["items"]
         texts = " | ".join(f["text"] for f in facts)
         for fact in ("Алексей", "Барсик", "Маша", "Казани", "арахис", "Rex", "hiking"):

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.storage.database import Database
 from memory import MemoryConfig, MemoryQuery, TurnIn, build_memory, format_memory_line
 from memory.passages import passage_text, vector_key
+from tests.waits import CATCH_UP_S
 
 
 def _turns(user: str = "u") -> list[TurnIn]:
@@ -47,7 +48,7 @@ def test_passage_text_puts_the_author_and_context_first() -> None:
 def test_author_is_stored_indexed_and_shown(make_service, hash_embedder) -> None:
     svc = make_service(embedder=hash_embedder)
     svc.remember_turns(_turns())
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     items = svc.list_memories("u").items
     assert {i.author for i in items} == {"Nadia", "Tom"}
     # keyword search finds Tom's turns by his name although the text never says it
@@ -65,7 +66,7 @@ def test_author_is_stored_indexed_and_shown(make_service, hash_embedder) -> None
 def test_real_embedder_tells_speakers_apart(make_service, e5) -> None:
     svc = make_service(embedder=e5)
     svc.remember_turns(_turns())
-    assert svc.wait_until_indexed(60)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     for query, want in (
         ("What is the name of Nadia's dog?", "m0"),
         ("What did Tom paint?", "m3"),
@@ -123,7 +124,7 @@ def test_old_memories_get_authors_and_new_vectors_with_visible_resumable_progres
         [TurnIn(user_id="u", conversation_id="c", message_id=f"x{i}", role="user",
                 text=f"old turn {i}", created_at=10.0 + i, author="Ivan") for i in range(7)]
     )  # fmt: skip
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.close()
     # Make the database look as it did before attribution: no authors, old vectors.
     with db.transaction() as conn:
@@ -141,7 +142,7 @@ def test_old_memories_get_authors_and_new_vectors_with_visible_resumable_progres
     svc = build_memory(db, MemoryConfig(), tmp_path / "index", embedder=hash_embedder)
     svc.start()  # resumes: same total, authors backfilled, the rest re-embedded
     assert svc.status().reembed.total == 10
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     health = svc.status(exact=True)
     assert health.reembed.state == "done" and health.reembed.progress == 1.0
     assert health.index.consistent and health.index.size == 10
@@ -162,7 +163,7 @@ def test_repeated_queries_skip_the_embedder(make_service, hash_embedder) -> None
     hash_embedder.embed_queries = counting
     svc = make_service(embedder=hash_embedder)
     svc.remember_turns(_turns())
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     first = svc.search(MemoryQuery(user_id="u", query="painting", k=3))
     started = time.perf_counter()
     again = svc.search(MemoryQuery(user_id="u", query="painting", k=3))
@@ -189,7 +190,7 @@ def test_schema_upgrade_keeps_old_rows_searchable(tmp_path: Path, hash_embedder)
     assert db.version("memory") == len(MEMORY_MIGRATIONS)
     assert svc.search(MemoryQuery(user_id="u", query="Barsik", mode="keyword"))
     svc.start()
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     assert svc.status().reembed.state == "done"
     assert svc.search(MemoryQuery(user_id="u", query="Barsik cat", mode="dense"))
     svc.close()

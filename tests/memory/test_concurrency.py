@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from memory import MemoryQuery, NewMemory
+from tests.waits import CATCH_UP_S
 
 
 def test_threads_write_and_search_at_once(make_service, e5) -> None:
@@ -53,7 +54,7 @@ def test_threads_write_and_search_at_once(make_service, e5) -> None:
     for t in threads:
         t.join(120)
     assert not errors, errors
-    assert svc.wait_until_indexed(60)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     status = svc.status(exact=True)
     assert (
         status.index.consistent

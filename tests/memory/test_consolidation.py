@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from memory import MemoryFilter, MemoryQuery, NewMemory
+from tests.waits import CATCH_UP_S
 
 DAY = 86400.0
 
@@ -53,7 +54,7 @@ def test_summaries_for_old_windows_are_resumable(make_service, hash_embedder, db
     assert sorted(len(m.source_message_ids) for m in summaries) == [12, 12, 12]
     with db.connect() as conn:  # the turns themselves are untouched
         assert conn.execute("SELECT count(*) FROM memories WHERE kind='turn'").fetchone()[0] == 60
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     assert svc.search(MemoryQuery(user_id="u", query="Summary", mode="keyword"))
 
 
@@ -106,7 +107,7 @@ def test_near_duplicates_merge_and_low_importance_decays(make_service, e5) -> No
     pinned = svc.add_memories(
         [NewMemory(user_id="u", text="pinned small", importance=0.2, pinned=True)]
     )[0]
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.consolidator.run()  # first run: merges, starts the decay clock
     merged = svc.get(keep_id, "u")
     assert svc.get(drop_id, "u") is None and merged.source_message_ids == ["a", "b"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memory import MemoryFilter, MemoryPatch, NewMemory
+from tests.waits import CATCH_UP_S
 
 
 def test_add_get_update_pin_delete_list_stats(make_service, hash_embedder) -> None:
@@ -17,7 +18,7 @@ def test_add_get_update_pin_delete_list_stats(make_service, hash_embedder) -> No
     assert page.total == 7 and len(page.items) == 3
     assert svc.list_memories("u", MemoryFilter(pinned=True)).items[0].id == item.id
     assert svc.list_memories("u", MemoryFilter(contains="BLUES")).total == 1
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     stats = svc.stats("u")
     assert stats.total == 8 and stats.by_kind == {"manual": 1, "fact": 7} and stats.pinned == 1
     assert stats.index_size == 8 and stats.pending_embeddings == 0
@@ -38,6 +39,6 @@ def test_delete_user_forgets_everything(make_service, hash_embedder) -> None:
     svc = make_service(embedder=hash_embedder)
     svc.add_memories([NewMemory(user_id="u", text=f"x{i}") for i in range(5)])
     svc.add_memories([NewMemory(user_id="keep", text="y")])
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     assert svc.delete_user("u") == 5
     assert svc.index.size == 1 and svc.status(exact=True).index.consistent

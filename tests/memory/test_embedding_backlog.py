@@ -22,6 +22,7 @@ from app.factory import create_app
 from config.settings import Settings
 from memory import MemoryQuery, TurnIn
 from tests.memory.conftest import HashEmbedder
+from tests.waits import CATCH_UP_S
 
 CHAT = [
     {"speaker": "me", "text": "My sister Masha moved to Kazan last spring", "timestamp": 1.7e9},
@@ -103,7 +104,7 @@ def test_a_kill_between_commit_and_embedding_is_resumed_at_restart(
         assert services.memory.status().embedding_backlog == 3
         # the restart resumes the backlog
         services.memory.start()
-        assert services.memory.wait_until_indexed(120)
+        assert services.memory.wait_until_indexed(CATCH_UP_S)
         assert services.memory.status().embedding_backlog == 0
         hits = services.memory.search(
             MemoryQuery(user_id="alice", query="Where does Masha live?", k=3, mode="dense")
@@ -122,7 +123,7 @@ def test_health_shows_the_backlog(make_settings: Any, tmp_path: Path) -> None:
     assert services.memory.status().embedding_backlog == 3
     app = create_app(settings, services)
     with TestClient(app) as client:
-        assert services.memory.wait_until_indexed(120)
+        assert services.memory.wait_until_indexed(CATCH_UP_S)
         health = client.get("/health").json()
         memory = health["components"]["memory"]
         assert memory["embedding_backlog"] == 0
@@ -166,4 +167,4 @@ def test_a_live_turn_is_embedded_before_an_import_and_the_next_turn_can_wait_for
     live = next(b for b in embedder.batches if any("Barsik" in t for t in b))
     assert all("imported" not in t for t in live)
     assert embedder.batches.index(live) <= 1 and told
-    assert svc.wait_until_indexed(60)
+    assert svc.wait_until_indexed(CATCH_UP_S)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from memory import MemoryQuery, NewMemory
 from memory.fts_query import fts_match_expression
+from tests.waits import CATCH_UP_S
 
 HOSTILE = [
     '"',
@@ -47,7 +48,7 @@ def test_hostile_queries_search_without_error(make_service, hash_embedder) -> No
     svc.add_memories(
         [NewMemory(user_id="u", text="cat and dog live together; text secret собака кот")]
     )
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     for q in HOSTILE:
         for mode in ("keyword", "hybrid"):
             hits = svc.search(MemoryQuery(user_id="u", query=q, mode=mode))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memory import MemoryQuery, NewMemory
 from memory.retriever import format_memory_line
+from tests.waits import CATCH_UP_S
 
 FIXTURE = [
     ("q1", "My passport number ends with 4471", "What does my passport number end with?"),
@@ -39,7 +40,7 @@ def test_hybrid_recall_at_least_each_single_mode(make_service, e5) -> None:
     svc = make_service(embedder=e5)
     svc.add_memories([NewMemory(user_id="u", text=t) for t in NOISE])
     svc.add_memories([NewMemory(user_id="u", text=fact) for _, fact, _ in FIXTURE])
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     dense, keyword, hybrid = (_recall(svc, m) for m in ("dense", "keyword", "hybrid"))
     assert hybrid >= max(dense, keyword), (dense, keyword, hybrid)
     assert hybrid == len(FIXTURE)
@@ -56,7 +57,7 @@ def test_hits_carry_provenance_context_and_fit_budget(make_service, e5) -> None:
     ]
     for i, (mid, role, text) in enumerate(turns):
         svc.remember_turn("u", "p", "conv", mid, role, text, base + i * 10)
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     hits = svc.search(
         MemoryQuery(user_id="u", persona_id="p", query="what breed is my dog Biscuit")
     )
@@ -80,7 +81,7 @@ def test_near_duplicates_are_dropped_and_pinned_always_considered(make_service, 
             NewMemory(user_id="u", text="Always answer in Russian", pinned=True),
         ]
     )
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     hits = svc.search(MemoryQuery(user_id="u", query="where do I live", k=5))
     texts = [h.text for h in hits]
     assert sum(t.startswith("I live in Kazan") for t in texts) == 1
@@ -94,6 +95,6 @@ def test_long_messages_are_chunked_by_sentence(make_service, e5) -> None:
     ids = svc.remember_turn("u", None, "c", "long1", "user", text, 1e9)
     assert len(ids) > 5
     assert all(len(svc.get(i, "u").text) <= 120 for i in ids)
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     hit = svc.search(MemoryQuery(user_id="u", query="grandmother maiden name", k=1))[0]
     assert "Orlova" in hit.text and hit.source_message_ids == ["long1"]

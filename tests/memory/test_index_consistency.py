@@ -7,6 +7,7 @@ import pytest
 
 from memory import MemoryPatch, MemoryQuery, NewMemory
 from memory.vector_index import FaissVectorIndex
+from tests.waits import CATCH_UP_S
 
 
 def _notes(n: int, user: str = "u") -> list[NewMemory]:
@@ -35,7 +36,7 @@ def test_index_add_remove_replace_search(kind: str) -> None:
 def test_startup_check_accepts_matching_index(make_service, hash_embedder) -> None:
     svc = make_service(embedder=hash_embedder)
     svc.add_memories(_notes(30))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.close()
     again = make_service(embedder=hash_embedder)
     assert again.keeper.last_check is not None and again.keeper.last_check.startswith("ok (30")
@@ -45,7 +46,7 @@ def test_startup_check_accepts_matching_index(make_service, hash_embedder) -> No
 def test_corrupt_index_file_is_rebuilt_from_sqlite(make_service, hash_embedder) -> None:
     svc = make_service(embedder=hash_embedder)
     ids = svc.add_memories(_notes(25))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     path = svc.keeper.path
     svc.close()
     path.write_bytes(b"\x00garbage" * 100)
@@ -59,7 +60,7 @@ def test_corrupt_index_file_is_rebuilt_from_sqlite(make_service, hash_embedder) 
 def test_index_missing_rows_or_extra_ids_triggers_rebuild(make_service, hash_embedder, db) -> None:
     svc = make_service(embedder=hash_embedder)
     ids = svc.add_memories(_notes(10))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.close()
     # Changed behind the index's back: one row deleted, one added with a vector.
     with db.transaction() as conn:
@@ -72,7 +73,7 @@ def test_index_missing_rows_or_extra_ids_triggers_rebuild(make_service, hash_emb
 def test_same_count_but_different_ids_is_detected(make_service, hash_embedder, db) -> None:
     svc = make_service(embedder=hash_embedder)
     ids = svc.add_memories(_notes(5))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.close()
     with db.transaction() as conn:  # same number of vectors, another id
         conn.execute("UPDATE memories SET id = 9999 WHERE id = ?", (ids[0],))
@@ -84,9 +85,9 @@ def test_same_count_but_different_ids_is_detected(make_service, hash_embedder, d
 def test_edit_reembeds_and_delete_unindexes(make_service, e5) -> None:
     svc = make_service(embedder=e5)
     item = svc.add_memory(NewMemory(user_id="u", text="My favourite colour is blue"))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     svc.update(item.id, "u", MemoryPatch(text="Я обожаю играть на гитаре"))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     hit = svc.search(MemoryQuery(user_id="u", query="музыкальный инструмент", mode="dense"))[0]
     assert hit.id == item.id and hit.text.startswith("Я обожаю")
     assert svc.delete(item.id, "u")
@@ -97,7 +98,7 @@ def test_edit_reembeds_and_delete_unindexes(make_service, e5) -> None:
 def test_hnsw_service_compacts_on_save(make_service, hash_embedder, kind: str) -> None:
     svc = make_service(embedder=hash_embedder, index=kind)
     ids = svc.add_memories(_notes(40))
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     for memory_id in ids[:10]:
         svc.delete(memory_id, "u")
     assert svc.index.needs_rebuild and svc.index.size == 30

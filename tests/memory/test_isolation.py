@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memory import MemoryFilter, MemoryPatch, MemoryQuery, NewMemory
+from tests.waits import CATCH_UP_S
 
 
 def _seed(svc) -> None:
@@ -13,7 +14,7 @@ def _seed(svc) -> None:
     svc.add_memories([NewMemory(user_id="alice", text="Alice is allergic to sunflower seeds")])
     for i in range(200):  # bob has many near-identical memories that crowd FAISS results
         svc.remember_turn("bob", "luna", "c3", f"b{i}", "user", f"sunflower secret number {i}", 1e9)
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
 
 
 def test_users_never_see_each_other(make_service, e5) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from app.storage.database import Database
 from memory import MemoryConfig, MemoryQuery, build_memory
 from memory.embedders import E5Embedder
+from tests.waits import CATCH_UP_S
 
 CHILD = textwrap.dedent(
     """
@@ -63,7 +64,7 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(tmp_path: Path, e5: E5Emb
         with db.connect() as conn:
             stored = {r[0] for r in conn.execute("SELECT message_id FROM memories")}
         assert set(acked) <= stored
-        assert svc.wait_until_indexed(120)
+        assert svc.wait_until_indexed(CATCH_UP_S)
         status = svc.status(exact=True)
         assert status.index.consistent, verdict
         assert status.index.size == len(stored) and status.index.pending_embeddings == 0

@@ -18,6 +18,7 @@ from memory.config import ProfileConfig
 from memory.profile import FACTS_SCHEMA, CoreMemory, ProfileStore, name_in, parse_model_facts
 from memory.profile_rules import extract_rule_facts
 from memory.profile_types import FactDraft, NewProfileFact, ProfileFactPatch
+from tests.waits import CATCH_UP_S
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ def test_core_memory_in_the_background_with_rules_and_the_model(db: Database) ->
         core.observe("u", "p1", "m1", "user", "My name is Anna and I drink green tea every day.")
         core.observe("u", "p1", "m2", "assistant", "I promise to remind you about the tea party.")
         core.observe("u", "p1", "m3", "user", "ok")  # too short for the model
-        assert core.wait_idle(10)
+        assert core.wait_idle(CATCH_UP_S)
     finally:
         core.stop()
     assert [m for m, _ in asked] == ["My name is Anna and I drink green tea every day."]
@@ -162,7 +163,7 @@ def test_rule_facts_do_not_wait_behind_a_model_ask_for_a_quiet_spell(db: Databas
         assert asked == [] and core.status().queue == 2  # the model waits for a quiet spell
     finally:
         core.model_busy = lambda: False
-        assert core.wait_idle(30)
+        assert core.wait_idle(CATCH_UP_S)
         core.stop()
     assert len(asked) == 2
 

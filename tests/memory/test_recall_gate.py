@@ -13,6 +13,7 @@ from bench.gen_memory_hard import OUT as DATA
 from memory import MemoryConfig, MemoryQuery, NewMemory
 from memory.relevance import MIN_POOL, pool_stats, worth_recalling
 from memory.types import MemoryHit
+from tests.waits import CATCH_UP_S
 
 FACTS = [
     "My cat is called Barsik, he is ginger and very lazy",
@@ -74,7 +75,7 @@ def test_pool_stats_need_enough_candidates() -> None:
 def test_hits_carry_their_exact_cosine_and_keyword_coverage(make_service, e5) -> None:
     svc = make_service(embedder=e5)
     svc.add_memories([NewMemory(user_id="u", text=t) for t in NOISE + FACTS])
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     query = "What is my cat called?"
     hits = svc.search(MemoryQuery(user_id="u", query=query, k=4, with_context=False))
     q = e5.embed_queries([query])[0]
@@ -102,7 +103,7 @@ def _long_used_memory() -> list[str]:
 def test_questions_keep_their_fact_and_small_talk_recalls_little(make_service, e5) -> None:
     svc = make_service(embedder=e5)
     svc.add_memories([NewMemory(user_id="u", text=t) for t in _long_used_memory() + FACTS])
-    assert svc.wait_until_indexed(30)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     cfg = MemoryConfig()
 
     def note_lines(message: str) -> list[str]:

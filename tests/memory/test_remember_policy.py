@@ -6,6 +6,7 @@ import pytest
 
 from memory import MemoryQuery, NewMemory, TurnIn
 from memory.remember_policy import skip_reason
+from tests.waits import CATCH_UP_S
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_a_question_does_not_outrank_the_fact_it_asks_for(make_service, hash_emb
     svc.remember_turn("u", None, "c", "m1", "user", "My dog is called Biscuit.", 1.0)
     for i, asked in enumerate(["What is my dog's name?", "what's my dog called?"], start=2):
         assert svc.remember_turn("u", None, "c", f"m{i}", "user", asked, float(i)) == []
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     hits = svc.search(MemoryQuery(user_id="u", query="What is my dog's name?", k=5))
     assert [h.source_message_ids for h in hits] == [["m1"]]
     assert svc.status().not_remembered == 2
@@ -179,7 +180,7 @@ def test_forget_messages_removes_turns_derived_summaries_and_citations(
             ),
         ]
     )
-    assert svc.wait_until_indexed(10)
+    assert svc.wait_until_indexed(CATCH_UP_S)
     chunks = [i for i in svc.list_memories("u").items if i.message_id == "m1"]
     assert len(chunks) > 1
 

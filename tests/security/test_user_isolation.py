@@ -14,6 +14,7 @@ from app.services.models import ModelManager
 from config.settings import Settings
 from models.profiles import load_profiles
 from tests.app.fakes import ScriptedBackend
+from tests.waits import CATCH_UP_S
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def two_users(make_settings) -> Iterator[tuple[TestClient, dict[str, str], dict[
             headers=alice,
             json={"persona": "chatumba", "action": {"kind": "raise_autonomy", "amount": 0.5}},
         )
-        services.memory.wait_until_indexed(60)
+        assert services.memory.wait_until_indexed(CATCH_UP_S)
         alice_id = _user_id(services, "alice")
         ids = {
             "conversation": chat["conversation_id"],

@@ -22,6 +22,7 @@ from memory import MemoryFilter, MemoryItem
 from tests.browser import browser_page
 from tests.conftest import LiveServer
 from tests.gradio_queue import as_upload, downloads_folder
+from tests.waits import CATCH_UP_S
 
 T = TypeVar("T")
 USER = "memory-tab-user"
@@ -150,7 +151,7 @@ def test_added_memory_is_listed_and_found_by_search_with_a_score(
     cat, _, _ = run(tab.on_filter("", False, "Mousie", dict(EN)))
     assert list(cat["Text"]) == ["The user has a cat called Mousie"]
 
-    assert services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     for mode in ("hybrid", "dense", "keyword"):
         results, found = run(tab.on_search("jasmine tea", 5, mode, "", dict(EN)))
         assert results.iloc[0, 0] == tea, mode
@@ -266,7 +267,7 @@ def test_import_of_a_plain_list_creates_a_conversation_and_memories(
     turns = services.memory.list_memories(USER, MemoryFilter(kind="turn"))
     assert turns.total == 3
     assert {i.conversation_id for i in turns.items} == {convs[0].id}
-    assert services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     results, _ = run(tab.on_search("Dolomites hiking", 3, "hybrid", "", dict(EN)))
     assert results.iloc[0, 4] == "I adore hiking in the Dolomites"
     assert results.iloc[0, 7] == messages[0].id[:8]  # the source message, shortened
@@ -372,7 +373,7 @@ def test_stats_reflect_counts_by_kind_and_the_index(tab: MemoryTab, services: Se
     add(tab, "note one")
     add(tab, "note two", pinned=True)
     add(tab, "a fact", kind="fact")
-    assert services.memory.wait_until_indexed(60)
+    assert services.memory.wait_until_indexed(CATCH_UP_S)
     plot, stats, consolidation, timer = run(tab.on_stats(dict(EN)))
     counts = dict(zip(plot["kind"], plot["count"], strict=True))
     assert counts == {"Turn": 0, "Summary": 0, "Fact": 1, "Note": 2}
