@@ -86,10 +86,20 @@ def services_with(settings: Settings, backend: object) -> Services:
     """The app's whole object graph as the composition root builds it, with `backend` as
     every model (chat, inner life, the prefix warmer)."""
     from app.composition import build_services
+
+    services = build_services(settings)
+    use_scripted(services, backend)
+    return services
+
+
+def use_scripted(services: Services, backend: object) -> None:
+    """Make `backend` every model of `services` (chat, inner life, the prefix warmer), and pin
+    the soul's clock: the soul's draws are seeded with the time, and a `silent` draw may answer
+    "..." instead of the scripted text. Pinned, every run draws the same way."""
     from app.services.models import ModelManager
     from models.profiles import load_profiles
 
-    services = build_services(settings)
+    settings = services.settings
     services.models = ModelManager(
         load_profiles(settings.model_profiles_file),
         settings.default_model,
@@ -99,7 +109,4 @@ def services_with(settings: Settings, backend: object) -> Services:
     services.chat.models = services.models
     services.inner_life.models = services.models
     services.prefix_warmer.models = services.models
-    # A fixed soul clock: the soul's draws are seeded with the time, and a `silent` draw may
-    # answer "..." instead of the scripted text. Pinned, every run draws the same way.
     services.soul.clock = lambda: 1_764_000_000.0
-    return services

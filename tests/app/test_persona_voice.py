@@ -26,7 +26,7 @@ from app.soul.card_codec import parse_card
 from app.soul.persona_settings import IkarSoulSettings
 from app.ui.chat_media import ChatMedia
 from config.settings import Settings
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 from tests.soul.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -37,18 +37,9 @@ JOE = "en_US-joe-medium"
 
 def scripted(settings: Settings, words: list[str]) -> Services:
     """Services whose model answers with `words` (and the real speech engines)."""
-    from app.services.models import ModelManager
-    from models.profiles import load_profiles
 
     services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=words),
-    )
-    services.chat.models = services.models
-    services.inner_life.models = services.models
+    use_scripted(services, ScriptedBackend(words=words))
     return services
 
 

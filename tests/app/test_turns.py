@@ -11,12 +11,10 @@ import pytest
 
 from app.composition import Services
 from app.services.memory_turns import MemoryTurnHook
-from app.services.models import ModelManager
 from app.services.soul_turns import SoulTurnHook
 from app.services.turns import TurnContext, TurnHookOrderError, TurnHooks, TurnSlot
 from app.storage.records import Message
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 
 
 def test_every_slot_is_a_field_of_the_turn() -> None:
@@ -57,12 +55,7 @@ class _ProfileHook:
 
 def test_a_new_hook_fills_its_slot_and_the_prompt_carries_it(services: Services) -> None:
     backend = ScriptedBackend(words=["Hi Marta"])
-    services.chat.models = ModelManager(
-        load_profiles(services.settings.model_profiles_file),
-        services.settings.default_model,
-        services.settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
+    use_scripted(services, backend)
     services.chat.hooks = TurnHooks([*services.chat.hooks, _ProfileHook()], services.prompts)
     done = asyncio.run(services.chat.complete("u1", "Who am I?"))
     assert done.type == "done" and done.outcome is not None

@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 
 from app.composition import Services, build_services
-from app.services.models import ModelManager
 from app.services.user_data import UserDataRegistry
 from config.settings import Settings
 from memory import NewMemory
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 
 CARD = Path(__file__).resolve().parents[1] / "soul" / "fixtures" / "card_v2.json"
 ALICE = "alice-3f9c2a71"
@@ -28,14 +26,7 @@ BOB = "bob-8d1e4c55"
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
     built = build_services(settings)
-    built.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']),
-    )
-    built.chat.models = built.models
-    built.soul.clock = lambda: 1_764_000_000.0  # a fixed day: no "silent" pause instead of a reply
+    use_scripted(built, ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']))
     yield built
     built.close()
 

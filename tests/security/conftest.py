@@ -15,10 +15,8 @@ from fastapi.testclient import TestClient
 
 from app.composition import Services, build_services
 from app.factory import create_app
-from app.services.models import ModelManager
 from config.settings import Settings
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 from tests.conftest import LiveServer
 
 PASSWORDS = {"alice": "alice-password-123", "bob": "bob-password-456"}
@@ -41,13 +39,7 @@ class Accounts:
 
 def scripted(services: Services, settings: Settings, words: list[str]) -> None:
     """Answer chat turns with `words` (a real model would take minutes per attack)."""
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=words),
-    )
-    services.chat.models = services.models
+    use_scripted(services, ScriptedBackend(words=words))
 
 
 def accounts_services(

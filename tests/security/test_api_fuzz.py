@@ -38,11 +38,9 @@ from schemathesis.checks import not_a_server_error
 
 from app.composition import Services
 from app.factory import create_app
-from app.services.models import ModelManager
 from config.settings import Settings
 from media.images.tiny_pipeline import save_tiny_pipeline
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 
 ADMIN_TOKEN = "fuzz-Admin-Token-0123456789abcdef"
 HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
@@ -92,13 +90,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
 
     services = build_services(app_settings)
     backend = ScriptedBackend(words=["fine", " thanks"])
-    services.models = ModelManager(
-        load_profiles(app_settings.model_profiles_file),
-        app_settings.default_model,
-        app_settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
+    use_scripted(services, backend)
     app = create_app(app_settings, services)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Fuzzed(app, services, schemathesis.openapi.from_asgi("/openapi.json", app), client)

@@ -10,10 +10,8 @@ from fastapi.testclient import TestClient
 
 from app.composition import Services, build_services
 from app.factory import create_app
-from app.services.models import ModelManager
 from config.settings import Settings
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 from tests.waits import CATCH_UP_S
 
 
@@ -21,13 +19,7 @@ from tests.waits import CATCH_UP_S
 def two_users(make_settings) -> Iterator[tuple[TestClient, dict[str, str], dict[str, Any]]]:  # type: ignore[no-untyped-def]
     settings: Settings = make_settings(max_body_bytes=64 * 1024, max_upload_bytes=32 * 1024)
     services: Services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']),
-    )
-    services.chat.models = services.models
+    use_scripted(services, ScriptedBackend(words=["Noted. ", 'SPEAK!{"text": "Noted."}']))
     tokens = {}
     for name in ("alice", "bob"):
         uid = services.auth.create_user(name, f"{name}-password-123")
@@ -160,13 +152,7 @@ def test_oversized_bodies_and_uploads_are_refused(two_users) -> None:  # type: i
 def test_rate_limit_on_chat(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings: Settings = make_settings(chat_rate_per_min=2)
     services = build_services(settings)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=["ok"]),
-    )
-    services.chat.models = services.models
+    use_scripted(services, ScriptedBackend(words=["ok"]))
     with TestClient(create_app(settings, services)) as client:
         codes = [client.post("/api/chat", json={"message": "hi"}).status_code for _ in range(4)]
     assert codes[:2] == [200, 200] and 429 in codes[2:]

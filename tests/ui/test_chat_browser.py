@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 
 from app.composition import Services, build_services
-from app.services.models import ModelManager
 from models.errors import LLMTimeoutError
-from models.profiles import load_profiles
-from tests.app.fakes import ScriptedBackend
+from tests.app.fakes import ScriptedBackend, use_scripted
 from tests.browser import browser_page
 from tests.conftest import LiveServer
 
@@ -26,15 +24,8 @@ WORDS = [f" word{i}" for i in range(20)]
 
 
 def slow_replies(services: Services, delay_s: float) -> ScriptedBackend:
-    settings = services.settings
     backend = ScriptedBackend(words=WORDS, delay_s=delay_s)
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: backend,
-    )
-    services.chat.models = services.models
+    use_scripted(services, backend)
     return backend
 
 

@@ -37,18 +37,9 @@ def test_poll_shows_messages_that_arrive_unprompted(services: Services) -> None:
 
 
 def _scripted(services: Services, words: list[str]) -> None:
-    from app.services.models import ModelManager
-    from models.profiles import load_profiles
-    from tests.app.fakes import ScriptedBackend
+    from tests.app.fakes import ScriptedBackend, use_scripted
 
-    settings = services.settings
-    services.models = ModelManager(
-        load_profiles(settings.model_profiles_file),
-        settings.default_model,
-        settings.resolved_models_dir,
-        backend_factory=lambda _: ScriptedBackend(words=words),
-    )
-    services.chat.models = services.models
+    use_scripted(services, ScriptedBackend(words=words))
 
 
 async def _all(updates: AsyncIterator[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
